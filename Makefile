@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Developer entry point of the iommufd repository. (kbuild reads Kbuild in
+# this directory, never this file.) See README.md.
+#
+#   make check                 lint, build the debug kernel, boot it, run all tests
+#   make run                   boot the VM and show the demo (a shell if interactive)
+#   make vm CMD='...'          boot the VM and run CMD in it
+#   make bench                 benchmarks on the perf kernel
+#   make build [PROFILE=...]   just build the kernel and the test programs
+#   make lint                  checkpatch, W=1 and sparse on our code
+
+SHELL := /bin/bash
+export PROFILE CMD EXTRA ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND IOMMUFD_CACHE
+
+.PHONY: help check run vm bench build lint cache-clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+check:
+	@tools/check.sh
+
+run:
+	@tools/run.sh run
+
+vm:
+	@tools/run.sh vm
+
+bench:
+	@tools/bench.sh
+
+build:
+	@tools/deps.sh && tools/prepare-tree.sh && tools/build-kernel.sh && \
+		tools/build-tests.sh
+
+lint:
+	@tools/deps.sh && tools/prepare-tree.sh && \
+		tools/build-kernel.sh --config-only && tools/lint.sh
+
+cache-clean:
+	@source tools/lib.sh && echo "removing $$CACHE" && rm -rf "$$CACHE"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Configure and build the kernel of one profile in $BUILD (O=), plus the
+# exported uAPI headers the test programs compile against.
+#
+# The .config is regenerated only when a fragment or the patch series
+# changed, so an ordinary edit of a .c file rebuilds just that object and the
+# link. Every option our fragments ask for is checked in the final .config:
+# an option that Kconfig silently dropped fails the build here, not a test
+# much later.
+source "$(dirname "$0")/lib.sh"
+check_profile
+
+frags=("$TREE/arch/x86/configs/x86_64_defconfig"
+       "$TREE/kernel/configs/kvm_guest.config"
+       "$REPO/tools/kconfig/base.config"
+       "$REPO/tools/testing/selftests/iommu/config"
+       "$REPO/tools/kconfig/$PROFILE.config")
+ours=("${frags[@]:2}")
+
+mkdir -p "$BUILD" "$LOGS"
+sum=$(cat "${frags[@]}" "$TREE/.iommufd-series" | sha256sum | cut -d' ' -f1)
+if [ ! -f "$BUILD/.config" ] ||
+   [ "$(cat "$BUILD/.iommufd-config" 2>/dev/null)" != "$sum" ]; then
+	msg "configuring profile $PROFILE"
+	rm -f "$BUILD/.iommufd-config"
+	(cd "$TREE" && ARCH=x86_64 scripts/kconfig/merge_config.sh -m \
+		-O "$BUILD" "${frags[@]}") >"$BUILD/merge_config.log" 2>&1 ||
+		{ cat "$BUILD/merge_config.log"; die "merge_config failed"; }
+	make -s -C "$TREE" O="$BUILD" ARCH=x86_64 olddefconfig
+	bad=0
+	while read -r line; do
+		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+			grep -qxF "$line" "$BUILD/.config" && continue
+		elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+			! grep -q "^${BASH_REMATCH[1]}=" "$BUILD/.config" &&
+				continue
+		else
+			continue
+		fi
+		got=$(grep -E "^(# )?${BASH_REMATCH[1]}[= ]" "$BUILD/.config" ||
+		      echo "${BASH_REMATCH[1]} absent")
+		printf 'config: wanted "%s", got "%s"\n' "$line" "$got" >&2
+		bad=1
+	done < <(cat "${ours[@]}")
+	[ $bad -eq 0 ] || die "profile $PROFILE: Kconfig did not honour the fragments above"
+	echo "$sum" >"$BUILD/.iommufd-config"
+fi
+
+[ "${1:-}" = --config-only ] && exit 0
+
+msg "building kernel (profile $PROFILE, $JOBS jobs; log $BUILD/build.log)"
+t0=$(now)
+if ! make -C "$TREE" O="$BUILD" ARCH=x86_64 -j"$JOBS" bzImage headers \
+	>"$BUILD/build.log" 2>&1; then
+	grep -E 'error|Error|warning:' "$BUILD/build.log" | head -40 >&2 || true
+	tail -20 "$BUILD/build.log" >&2
+	die "kernel build failed; full log: $BUILD/build.log"
+fi
+grep -E '^(drivers/iommu/iommufd|.*/iommufd/).*warning:' "$BUILD/build.log" >&2 &&
+	die "warnings in iommufd; full log: $BUILD/build.log"
+msg "kernel built in $(since "$t0") s"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# make check: install, prepare, lint, build, boot the debug kernel, run the
+# test plan and judge it. Prints the summary of tools/results.py and exits
+# non-zero on any failure.
+source "$(dirname "$0")/lib.sh"
+PROFILE=${PROFILE:-debug}
+check_profile
+T=$REPO/tools
+t0=$(now)
+
+"$T/deps.sh"
+lock_cache
+"$T/prepare-tree.sh"
+"$T/build-kernel.sh" --config-only
+"$T/lint.sh"
+tb=$(now)
+"$T/build-kernel.sh"
+"$T/build-tests.sh"
+"$T/mkinitramfs.sh" base "$BUILD/initramfs.cpio.gz"
+build_s=$(since "$tb")
+
+msg "booting the $PROFILE kernel and running the test plan"
+tv=$(now)
+vm_rc=0
+"$T/vm.sh" check || vm_rc=$?
+run=$(readlink -f "$LOGS/latest")
+echo
+echo "==> results ($run)"
+res_rc=0
+"$T/results.py" "$run" || res_rc=$?
+
+first=$(grep -m1 -E 'KTAP version|TAP version' "$run/console.log" |
+	sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p')
+printf 'timings: total %s s, build %s s, VM %s s (up after %s s), first test at %s s of kernel time\n' \
+	"$(since "$t0")" "$build_s" "$(since "$tv")" \
+	"$(cat "$run/boot-wall" 2>/dev/null || echo '?')" "${first:-?}"
+if [ $res_rc -ne 0 ] || [ $vm_rc -ne 0 ]; then
+	echo "make check FAILED; console log: $run/console.log, plan output: $run/output.log" >&2
+	exit 1
+fi

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared settings of the build and VM scripts; sourced, never run.
+#
+# Everything that is built or extracted lives under $IOMMUFD_CACHE, outside
+# the repository:
+#   pristine/linux-source-6.1   the extracted Debian tarball, never modified
+#   linux-6.1                   working tree: pristine + patches/series +
+#                               links to this repository's files
+#   build-<profile>             kbuild output (O=) of one kernel profile
+#   logs/<run>                  console and output of each VM run
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+CACHE=${IOMMUFD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommufd}
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd -P)
+case "$CACHE/" in
+"$REPO"/*) echo "IOMMUFD_CACHE ($CACHE) must be outside the repository" >&2
+	   exit 2 ;;
+esac
+
+BASE_PKG=linux-source-6.1
+TARBALL=/usr/src/$BASE_PKG.tar.xz
+PRISTINE=$CACHE/pristine/$BASE_PKG
+TREE=$CACHE/linux-6.1
+PROFILE=${PROFILE:-debug}
+BUILD=$CACHE/build-$PROFILE
+LOGS=$CACHE/logs
+JOBS=${JOBS:-$(nproc)}
+
+msg() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Serialise everything that writes the cache: two builds at once would
+# corrupt the tree or a build directory.
+lock_cache() {
+	exec 9>"$CACHE/.lock"
+	if ! flock -n 9; then
+		msg "waiting for another user of $CACHE"
+		flock 9
+	fi
+}
+
+check_profile() {
+	case "$PROFILE" in
+	debug|perf) ;;
+	*) die "unknown PROFILE '$PROFILE' (debug or perf)" ;;
+	esac
+}
+
+# Seconds since the epoch, with fractions, for the timings we report.
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Static checks of our kernel code, run by make check before the build:
+#   - scripts/checkpatch.pl --strict on every C file, header and patch;
+#   - our objects compiled with W=1 and checked by sparse (C=2).
+# Needs the profile's .config (tools/build-kernel.sh --config-only).
+source "$(dirname "$0")/lib.sh"
+check_profile
+
+fail=0
+cd "$TREE"
+files=()
+while IFS= read -r f; do files+=("$f"); done < <(
+	cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' |
+		grep -v '^tools/guest/')
+for f in "${files[@]}"; do
+	case "$f" in
+	include/*|tools/*) p=$f ;;
+	*) p=drivers/iommu/iommufd/$f ;;
+	esac
+	if ! scripts/checkpatch.pl --strict --quiet --terse --no-summary \
+		--show-types -f "$p"; then
+		fail=1
+	fi
+done
+for p in "$REPO"/patches/*.patch; do
+	scripts/checkpatch.pl --strict --quiet --terse --no-summary \
+		--show-types "$p" || fail=1
+done
+[ $fail -eq 0 ] && msg "checkpatch --strict: ${#files[@]} files and $(ls "$REPO"/patches/*.patch | wc -l) patches clean"
+
+# W=1 + sparse on our directory only, in a build directory of its own so
+# the profile's objects (and its vmlinux) are not rebuilt for it.
+lint=$CACHE/lint-$PROFILE
+mkdir -p "$lint"
+cmp -s "$BUILD/.config" "$lint/.config" || cp "$BUILD/.config" "$lint/.config"
+log=$lint/lint.log
+if make -C "$TREE" O="$lint" ARCH=x86_64 -j"$JOBS" W=1 C=2 \
+	drivers/iommu/iommufd/ >"$log" 2>&1; then
+	if grep -E 'warning|error' "$log" | grep -v '^make' >&2; then
+		fail=1
+	else
+		msg "W=1 and sparse: clean"
+	fi
+else
+	cat "$log" >&2
+	fail=1
+fi
+[ $fail -eq 0 ] || die "lint failed"

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Boot the test VM once: vm.sh check|run|vm
+#
+# The VM is QEMU q35 under TCG with emulated VT-d (interrupt remapping on)
+# and three edu DMA devices: one alone in slot 3, two as functions 0 and 1
+# of slot 4. The guest's kernel console (ttyS0) goes to console.log; what
+# init and the tests print (ttyS1) goes to output.log and is streamed here.
+#
+# Environment: CMD (mode vm), EXTRA (a directory, appears as /extra),
+# ICOUNT=1 (deterministic guest time), VM_TIMEOUT (seconds, wall clock),
+# VM_MEM, VM_APPEND (more kernel parameters), ARCH (x86_64 only so far).
+#
+# Leaves in the run directory: console.log, output.log, qemu.log and
+# status ("exit N", "timeout" or "crash"); the directory's path is printed
+# on failure and $LOGS/latest points to it.
+source "$(dirname "$0")/lib.sh"
+check_profile
+
+mode=${1:-}
+case "$mode" in
+check|run|vm) ;;
+*) die "usage: vm.sh check|run|vm" ;;
+esac
+arch=${ARCH:-x86_64}
+[ "$arch" = x86_64 ] ||
+	die "ARCH=$arch: only the x86_64 VM exists so far (the arm64/SMMUv3 VM is still to be built)"
+[ "$mode" != vm ] || [ -n "${CMD:-}" ] || die "make vm needs CMD='...'"
+
+kernel=$BUILD/arch/x86/boot/bzImage
+base=$BUILD/initramfs.cpio.gz
+[ -f "$kernel" ] && [ -f "$base" ] || die "no kernel/initramfs in $BUILD; build first"
+
+mkdir -p "$LOGS"
+run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-$mode-$PROFILE-XXXX")
+ln -sfn "$run" "$LOGS/latest"
+
+interactive=
+[ "$mode" = run ] && [ -t 0 ] && [ -t 1 ] && interactive=1
+"$(dirname "$0")/mkinitramfs.sh" run "$run/run.cpio.gz" "$mode" \
+	"${CMD:-}" "${EXTRA:-}" "$interactive"
+cat "$base" "$run/run.cpio.gz" >"$run/initrd.gz"
+
+dma=dma_mask=0xffffffffffffffff
+qemu=(qemu-system-x86_64
+	-machine q35,kernel-irqchip=split -accel tcg -cpu max -smp 2
+	-m "${VM_MEM:-2G}" -nodefaults -display none -no-reboot
+	-device intel-iommu,intremap=on,caching-mode=on
+	-device edu,addr=03.0,$dma
+	-device edu,addr=04.0,multifunction=on,$dma
+	-device edu,addr=04.1,$dma
+	-kernel "$kernel" -initrd "$run/initrd.gz"
+	-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 kasan_multi_shot rdinit=/init ${VM_APPEND:-}"
+	-serial "file:$run/console.log")
+[ "${ICOUNT:-0}" = 1 ] && qemu+=(-icount shift=0,sleep=off)
+
+if [ -n "$interactive" ]; then
+	# The user's terminal is the guest's ttyS1; Ctrl-A X quits QEMU.
+	"${qemu[@]}" -serial mon:stdio
+	exit $?
+fi
+
+limit=${VM_TIMEOUT:-900}
+: >"$run/output.log"
+t0=$(now)
+timeout -k 10 "$limit" "${qemu[@]}" -serial "file:$run/output.log" \
+	</dev/null >"$run/qemu.log" 2>&1 &
+qpid=$!
+
+# Stream ttyS1 as it comes; note when the first test suite starts.
+tail -s 0.2 -n +1 -f --pid=$qpid "$run/output.log" | while IFS= read -r line; do
+	line=${line%$'\r'}
+	case "$line" in
+	@@IOMMUFD-EXIT*|@@KMEMLEAK*|@@PLAN-COMPLETE@@) ;;
+	@@IOMMUFD-BOOTED*)
+		echo "$(since "$t0")" >"$run/boot-wall"
+		[ "$mode" = vm ] || printf -- '--- VM up after %s s\n' "$(since "$t0")" ;;
+	@@SUITE*)
+		[ -f "$run/first-suite-wall" ] || since "$t0" >"$run/first-suite-wall"
+		line=${line#@@SUITE }
+		printf -- '--- %s\n' "${line%@@}" ;;
+	@@END*) ;;
+	*) printf '%s\n' "$line" ;;
+	esac
+done
+wait $qpid && qrc=0 || qrc=$?
+since "$t0" >"$run/vm-wall"
+
+status=$(sed -n 's/^@@IOMMUFD-EXIT \([0-9]*\)@@\r*$/exit \1/p' "$run/output.log" | tail -n 1)
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+	status=timeout
+	printf 'error: the VM did not finish within VM_TIMEOUT=%s s and was killed\n' "$limit" >&2
+elif [ -z "$status" ]; then
+	status=crash
+	printf 'error: the VM stopped before init finished (QEMU status %s): kernel panic or QEMU failure\n' "$qrc" >&2
+	[ -s "$run/qemu.log" ] && sed 's/^/qemu: /' "$run/qemu.log" >&2
+fi
+echo "$status" >"$run/status"
+
+case "$status" in
+"exit 0") exit 0 ;;
+"exit "*)
+	[ "$mode" = check ] || printf 'error: the command in the VM exited with status %s\n' "${status#exit }" >&2
+	rc=${status#exit } ;;
+*) rc=125 ;;
+esac
+[ "$mode" = check ] || printf 'console log: %s/console.log\n' "$run" >&2
+exit "$rc"
