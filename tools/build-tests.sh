@@ -17,10 +17,10 @@ rm -rf "$out"
 mkdir -p "$out/kselftest" "$out/bin" "$out/bench" "$out/e2e"
 
 CFLAGS=(-O2 -Wall -Werror -D_GNU_SOURCE -static -pthread -isystem "$hdr")
-for src in "$REPO"/tools/testing/selftests/iommu/*.c; do
+# from the tree, where the selftests directory sits beside the harness
+for src in "$TREE"/tools/testing/selftests/iommu/*.c; do
 	[ -e "$src" ] || continue
-	gcc "${CFLAGS[@]}" -I"$TREE/tools/testing/selftests" \
-		-o "$out/kselftest/$(basename "$src" .c)" "$src" ||
+	gcc "${CFLAGS[@]}" -o "$out/kselftest/$(basename "$src" .c)" "$src" ||
 		die "building $src failed"
 done
 for dir in guest:bin bench:bench; do

@@ -11,11 +11,12 @@ fail=0
 cd "$TREE"
 files=()
 while IFS= read -r f; do files+=("$f"); done < <(
-	cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h' |
-		grep -v '^tools/guest/')
+	cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h')
 for f in "${files[@]}"; do
+	# Check each file under its path in the tree: the repository itself
+	# is linked there as drivers/iommu/iommufd.
 	case "$f" in
-	include/*|tools/*) p=$f ;;
+	include/*|tools/testing/selftests/*) p=$f ;;
 	*) p=drivers/iommu/iommufd/$f ;;
 	esac
 	if ! scripts/checkpatch.pl --strict --quiet --terse --no-summary \

@@ -79,6 +79,15 @@ link() {	# link <path in tree> <path in repo>
 link drivers/iommu/iommufd .
 link include/linux/iommufd.h include/linux/iommufd.h
 link include/uapi/linux/iommufd.h include/uapi/linux/iommufd.h
-link tools/testing/selftests/iommu tools/testing/selftests/iommu
+# The selftests are linked file by file into a real directory, so that
+# their "../kselftest_harness.h" and lib.mk's relative paths resolve in the
+# tree, not in the repository.
+st=tools/testing/selftests/iommu
+[ -L "$TREE/$st" ] && rm -f "$TREE/$st"
+mkdir -p "$TREE/$st"
+find "$TREE/$st" -maxdepth 1 -type l ! -exec test -e {} \; -delete
+for f in "$REPO/$st"/*; do
+	link "$st/${f##*/}" "$st/${f##*/}"
+done
 link Documentation/userspace-api/iommufd.rst \
 	Documentation/userspace-api/iommufd.rst

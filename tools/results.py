@@ -169,6 +169,35 @@ def find_splats(lines, where):
     return found
 
 
+def kmemleak_report(lines):
+    """Leaks kmemleak listed after the plan: (leaks of the tests, number of
+    older ones, allocated before the plan started and so not ours)."""
+    ours, boot = [], 0
+    start = now = None
+    inside = False
+    for l in lines:
+        m = re.match(r'^@@KMEMLEAK start=([\d.]+) now=([\d.]+)@@', l)
+        if m:
+            start, now, inside = float(m.group(1)), float(m.group(2)), True
+            continue
+        if l.startswith('@@KMEMLEAK-END'):
+            inside = False
+        if not inside:
+            continue
+        if l.startswith('unreferenced object'):
+            ours.append([l, None])
+        m = re.search(r'\(age (\d+)\.?\d*s\)', l)
+        if m and ours and ours[-1][1] is None:
+            ours[-1][1] = int(m.group(1))
+    leaks = []
+    for head, age in ours:
+        if age is not None and age > now - start + 1:
+            boot += 1
+        else:
+            leaks.append(head)
+    return leaks, boot
+
+
 def main():
     run = sys.argv[1]
     console = read_lines(os.path.join(run, 'console.log'))
@@ -198,9 +227,11 @@ def main():
         errors += ['%s: %s' % (s.name, p) for p in s.problems]
 
     splats = find_splats(console, 'console.log')
-    # the plan's own output only carries kmemleak's report
-    splats += [x for x in find_splats(output, 'output.log')
-               if x.startswith('kmemleak')]
+    leaks, boot_leaks = kmemleak_report(output)
+    splats += ['kmemleak leak: ' + x for x in leaks]
+    if boot_leaks:
+        print('note: kmemleak lists %d object(s) allocated before the plan '
+              'started; not counted' % boot_leaks)
     for x in splats[:20]:
         print('SPLAT: ' + x)
     if len(splats) > 20:

@@ -43,12 +43,12 @@ cat "$base" "$run/run.cpio.gz" >"$run/initrd.gz"
 
 dma=dma_mask=0xffffffffffffffff
 qemu=(qemu-system-x86_64
-	-machine q35,kernel-irqchip=split -accel tcg -cpu max -smp 2
+	-machine q35,kernel-irqchip=split -accel tcg -cpu max,la57=off -smp 2
 	-m "${VM_MEM:-2G}" -nodefaults -display none -no-reboot
 	-device intel-iommu,intremap=on,caching-mode=on
 	-device edu,addr=03.0,$dma
 	-device edu,addr=04.0,multifunction=on,$dma
-	-device edu,addr=04.1,$dma
+	-device edu,addr=04.1,multifunction=on,$dma
 	-kernel "$kernel" -initrd "$run/initrd.gz"
 	-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 kasan_multi_shot rdinit=/init ${VM_APPEND:-}"
 	-serial "file:$run/console.log")

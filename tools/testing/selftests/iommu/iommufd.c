@@ -65,7 +65,7 @@ TEST_F(iommufd, unknown_ioctl_is_enotty)
 	uint64_t buf[8];
 	size_t i;
 
-	for (i = 0; i < sizeof(not_commands) / sizeof(not_commands[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(not_commands); i++) {
 		memset(buf, 0, sizeof(buf));
 		buf[0] = sizeof(buf);
 		errno = 0;
