@@ -31,8 +31,7 @@ bench:
 	@tools/bench.sh
 
 build:
-	@tools/deps.sh && tools/prepare-tree.sh && tools/build-kernel.sh && \
-		tools/build-tests.sh
+	@source tools/lib.sh && check_profile && build_for_vm
 
 lint:
 	@tools/deps.sh && tools/prepare-tree.sh && \

@@ -9,16 +9,8 @@ check_profile
 T=$REPO/tools
 t0=$(now)
 
-"$T/deps.sh"
-lock_cache
-"$T/prepare-tree.sh"
-"$T/build-kernel.sh" --config-only
-"$T/lint.sh"
-tb=$(now)
-"$T/build-kernel.sh"
-"$T/build-tests.sh"
-"$T/mkinitramfs.sh" base "$BUILD/initramfs.cpio.gz"
-build_s=$(since "$tb")
+build_for_vm --lint
+build_s=$(since "$t0")
 
 msg "booting the $PROFILE kernel and running the test plan"
 tv=$(now)
@@ -32,7 +24,7 @@ res_rc=0
 
 first=$(grep -m1 -E 'KTAP version|TAP version' "$run/console.log" |
 	sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p')
-printf 'timings: total %s s, build %s s, VM %s s (up after %s s), first test at %s s of kernel time\n' \
+printf 'timings: total %s s, install+lint+build %s s, VM %s s (up after %s s), first test at %s s of kernel time\n' \
 	"$(since "$t0")" "$build_s" "$(since "$tv")" \
 	"$(cat "$run/boot-wall" 2>/dev/null || echo '?')" "${first:-?}"
 if [ $res_rc -ne 0 ] || [ $vm_rc -ne 0 ]; then

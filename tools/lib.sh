@@ -49,6 +49,25 @@ check_profile() {
 	esac
 }
 
+# Build everything a boot of $PROFILE needs, where it is missing or stale:
+# packages, tree, kernel, test programs and the base initramfs. Takes the
+# cache lock and keeps it (fd 9); --lint also runs the static checks, after
+# configuring and before compiling. Callers release the lock (exec 9>&-)
+# before a long VM run that no longer writes the cache.
+build_for_vm() {
+	local t=$REPO/tools
+	"$t/deps.sh"
+	lock_cache
+	"$t/prepare-tree.sh"
+	if [ "${1:-}" = --lint ]; then
+		"$t/build-kernel.sh" --config-only
+		"$t/lint.sh"
+	fi
+	"$t/build-kernel.sh"
+	"$t/build-tests.sh"
+	"$t/mkinitramfs.sh" base "$BUILD/initramfs.cpio.gz"
+}
+
 # Seconds since the epoch, with fractions, for the timings we report.
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -7,12 +7,7 @@ check_profile
 T=$REPO/tools
 mode=${1:?usage: run.sh run|vm}
 
-"$T/deps.sh"
-lock_cache
-"$T/prepare-tree.sh"
-"$T/build-kernel.sh"
-"$T/build-tests.sh"
-"$T/mkinitramfs.sh" base "$BUILD/initramfs.cpio.gz"
+build_for_vm
 # The VM does not write the cache; let another build proceed meanwhile.
 exec 9>&-
 exec "$T/vm.sh" "$mode"

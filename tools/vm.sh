@@ -52,7 +52,9 @@ qemu=(qemu-system-x86_64
 	-kernel "$kernel" -initrd "$run/initrd.gz"
 	-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 kasan_multi_shot rdinit=/init ${VM_APPEND:-}"
 	-serial "file:$run/console.log")
-[ "${ICOUNT:-0}" = 1 ] && qemu+=(-icount shift=0,sleep=off)
+# -icount makes guest time count instructions. It also makes TCG run the
+# vCPUs round-robin, where the second vCPU never came up: use one.
+[ "${ICOUNT:-0}" = 1 ] && qemu+=(-icount shift=0,sleep=off -smp 1)
 
 if [ -n "$interactive" ]; then
 	# The user's terminal is the guest's ttyS1; Ctrl-A X quits QEMU.
