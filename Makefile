@@ -34,8 +34,10 @@ build:
 	@source tools/lib.sh && check_profile && build_for_vm
 
 lint:
-	@tools/deps.sh && tools/prepare-tree.sh && \
-		tools/build-kernel.sh --config-only && tools/lint.sh
+	@source tools/lib.sh && tools/deps.sh && lock_cache && \
+		tools/prepare-tree.sh && tools/build-kernel.sh --config-only && \
+		tools/lint.sh
 
 cache-clean:
-	@source tools/lib.sh && echo "removing $$CACHE" && rm -rf "$$CACHE"
+	@source tools/lib.sh && lock_cache && echo "removing $$CACHE" && \
+		rm -rf "$$CACHE"

@@ -18,17 +18,11 @@ frags=("$TREE/arch/x86/configs/x86_64_defconfig"
        "$REPO/tools/kconfig/$PROFILE.config")
 ours=("${frags[@]:2}")
 
-mkdir -p "$BUILD" "$LOGS"
-sum=$(cat "${frags[@]}" "$TREE/.iommufd-series" | sha256sum | cut -d' ' -f1)
-if [ ! -f "$BUILD/.config" ] ||
-   [ "$(cat "$BUILD/.iommufd-config" 2>/dev/null)" != "$sum" ]; then
-	msg "configuring profile $PROFILE"
-	rm -f "$BUILD/.iommufd-config"
-	(cd "$TREE" && ARCH=x86_64 scripts/kconfig/merge_config.sh -m \
-		-O "$BUILD" "${frags[@]}") >"$BUILD/merge_config.log" 2>&1 ||
-		{ cat "$BUILD/merge_config.log"; die "merge_config failed"; }
-	make -s -C "$TREE" O="$BUILD" ARCH=x86_64 olddefconfig
-	bad=0
+# Every option of our fragments must be in the final .config as asked.
+# Checked after configuring and again after each build, since kbuild
+# re-runs Kconfig by itself when a Kconfig file changes.
+verify_config() {
+	local line got bad=0
 	while read -r line; do
 		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
 			grep -qxF "$line" "$BUILD/.config" && continue
@@ -44,6 +38,19 @@ if [ ! -f "$BUILD/.config" ] ||
 		bad=1
 	done < <(cat "${ours[@]}")
 	[ $bad -eq 0 ] || die "profile $PROFILE: Kconfig did not honour the fragments above"
+}
+
+mkdir -p "$BUILD" "$LOGS"
+sum=$(cat "${frags[@]}" "$TREE/.iommufd-series" | sha256sum | cut -d' ' -f1)
+if [ ! -f "$BUILD/.config" ] ||
+   [ "$(cat "$BUILD/.iommufd-config" 2>/dev/null)" != "$sum" ]; then
+	msg "configuring profile $PROFILE"
+	rm -f "$BUILD/.iommufd-config"
+	(cd "$TREE" && ARCH=x86_64 scripts/kconfig/merge_config.sh -m \
+		-O "$BUILD" "${frags[@]}") >"$BUILD/merge_config.log" 2>&1 ||
+		{ cat "$BUILD/merge_config.log"; die "merge_config failed"; }
+	make -s -C "$TREE" O="$BUILD" ARCH=x86_64 olddefconfig
+	verify_config
 	echo "$sum" >"$BUILD/.iommufd-config"
 fi
 
@@ -57,6 +64,7 @@ if ! make -C "$TREE" O="$BUILD" ARCH=x86_64 -j"$JOBS" bzImage headers \
 	tail -20 "$BUILD/build.log" >&2
 	die "kernel build failed; full log: $BUILD/build.log"
 fi
-grep -E '^(drivers/iommu/iommufd|.*/iommufd/).*warning:' "$BUILD/build.log" >&2 &&
-	die "warnings in iommufd; full log: $BUILD/build.log"
+grep -E 'drivers/iommu/iommufd/[^:]*:[0-9]+:([0-9]+:)? warning:|linux/iommufd\.h:[0-9]+:([0-9]+:)? warning:' \
+	"$BUILD/build.log" >&2 && die "warnings in iommufd; full log: $BUILD/build.log"
+verify_config
 msg "kernel built in $(since "$t0") s"

@@ -3,9 +3,8 @@
 # make check: install, prepare, lint, build, boot the debug kernel, run the
 # test plan and judge it. Prints the summary of tools/results.py and exits
 # non-zero on any failure.
+export PROFILE=debug	# before lib.sh, which derives $BUILD from it
 source "$(dirname "$0")/lib.sh"
-PROFILE=${PROFILE:-debug}
-check_profile
 T=$REPO/tools
 t0=$(now)
 
@@ -14,16 +13,17 @@ build_s=$(since "$t0")
 
 msg "booting the $PROFILE kernel and running the test plan"
 tv=$(now)
+mkdir -p "$LOGS"
+run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-check-$PROFILE-XXXX")
 vm_rc=0
-"$T/vm.sh" check || vm_rc=$?
-run=$(readlink -f "$LOGS/latest")
+RUN_DIR=$run "$T/vm.sh" check || vm_rc=$?
 echo
 echo "==> results ($run)"
 res_rc=0
-"$T/results.py" "$run" || res_rc=$?
+"$T/results.py" --require-kmemleak "$run" || res_rc=$?
 
 first=$(grep -m1 -E 'KTAP version|TAP version' "$run/console.log" |
-	sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p')
+	sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p' || true)
 printf 'timings: total %s s, install+lint+build %s s, VM %s s (up after %s s), first test at %s s of kernel time\n' \
 	"$(since "$t0")" "$build_s" "$(since "$tv")" \
 	"$(cat "$run/boot-wall" 2>/dev/null || echo '?')" "${first:-?}"

@@ -9,9 +9,9 @@ check_profile
 
 fail=0
 cd "$TREE"
-files=()
-while IFS= read -r f; do files+=("$f"); done < <(
-	cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h')
+list=$(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h')
+mapfile -t files <<<"$list"
+[ -n "$list" ] && [ ${#files[@]} -gt 0 ] || die "lint: git listed no C files in $REPO"
 for f in "${files[@]}"; do
 	# Check each file under its path in the tree: the repository itself
 	# is linked there as drivers/iommu/iommufd.
@@ -38,7 +38,7 @@ cmp -s "$BUILD/.config" "$lint/.config" || cp "$BUILD/.config" "$lint/.config"
 log=$lint/lint.log
 if make -C "$TREE" O="$lint" ARCH=x86_64 -j"$JOBS" W=1 C=2 \
 	drivers/iommu/iommufd/ >"$log" 2>&1; then
-	if grep -E 'warning|error' "$log" | grep -v '^make' >&2; then
+	if grep -E ': (warning|error):' "$log" >&2; then
 		fail=1
 	else
 		msg "W=1 and sparse: clean"

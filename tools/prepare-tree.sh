@@ -27,7 +27,9 @@ fi
 # 2. working tree, a copy of the pristine one
 if [ "$(cat "$TREE/.iommufd-base" 2>/dev/null)" != "$want" ]; then
 	msg "copying the pristine tree to $TREE"
-	rm -rf "$TREE" "$TREE.tmp"
+	# Its files keep the tarball's mtimes, older than any object built
+	# from a previous base: those build directories must go.
+	rm -rf "$TREE" "$TREE.tmp" "$CACHE"/build-* "$CACHE"/lint-*
 	cp -a "$PRISTINE" "$TREE.tmp"
 	: >"$TREE.tmp/.iommufd-patched-files"
 	echo "$want" >"$TREE.tmp/.iommufd-base"
@@ -66,7 +68,17 @@ if [ "$(cat "$TREE/.iommufd-series" 2>/dev/null)" != "$sum" ]; then
 	echo "$sum" >"$TREE/.iommufd-series"
 fi
 
-# 4. links to the repository, so kbuild sees every edit by its mtime
+# 4. links to the repository, so kbuild sees every edit by its mtime.
+# When the links move to another clone (CI, a second checkout), that clone's
+# files may be older than the objects built from the previous one: touch
+# them so kbuild rebuilds whatever uses them.
+if [ "$(cat "$TREE/.iommufd-repo" 2>/dev/null)" != "$REPO" ]; then
+	if [ -e "$TREE/.iommufd-repo" ]; then
+		msg "tree now follows $REPO; marking its files as changed"
+		find "$REPO" -path "$REPO/.git" -prune -o -type f -exec touch {} +
+	fi
+	echo "$REPO" >"$TREE/.iommufd-repo"
+fi
 link() {	# link <path in tree> <path in repo>
 	if [ -e "$REPO/$2" ]; then
 		mkdir -p "$(dirname "$TREE/$1")"

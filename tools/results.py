@@ -125,6 +125,9 @@ def parse_ktap(lines):
             leaves = stack[depth] or []
             if children:
                 leaves.extend(children)
+                skipped = (directive or '').upper().startswith('SKIP')
+                if not ok and not skipped and all(c[0] for c in children):
+                    leaves.append((False, name, directive))
             else:
                 leaves.append((ok, name, directive))
             stack[depth] = leaves
@@ -170,36 +173,26 @@ def find_splats(lines, where):
 
 
 def kmemleak_report(lines):
-    """Leaks kmemleak listed after the plan: (leaks of the tests, number of
-    older ones, allocated before the plan started and so not ours)."""
-    ours, boot = [], 0
-    start = now = None
-    inside = False
+    """The leaks kmemleak listed after the plan, and whether it reported at
+    all (None when the plan printed no kmemleak section)."""
+    leaks, state = [], None
     for l in lines:
-        m = re.match(r'^@@KMEMLEAK start=([\d.]+) now=([\d.]+)@@', l)
-        if m:
-            start, now, inside = float(m.group(1)), float(m.group(2)), True
-            continue
-        if l.startswith('@@KMEMLEAK-END'):
-            inside = False
-        if not inside:
-            continue
-        if l.startswith('unreferenced object'):
-            ours.append([l, None])
-        m = re.search(r'\(age (\d+)\.?\d*s\)', l)
-        if m and ours and ours[-1][1] is None:
-            ours[-1][1] = int(m.group(1))
-    leaks = []
-    for head, age in ours:
-        if age is not None and age > now - start + 1:
-            boot += 1
-        else:
-            leaks.append(head)
-    return leaks, boot
+        if l.startswith('@@KMEMLEAK@@'):
+            state = 'reported'
+        elif l.startswith('@@KMEMLEAK-FAILED@@'):
+            state = 'failed'
+        elif l.startswith('@@KMEMLEAK-UNAVAILABLE@@'):
+            state = 'unavailable'
+        elif state == 'reported' and l.startswith('unreferenced object'):
+            leaks.append(l)
+    return leaks, state
 
 
 def main():
-    run = sys.argv[1]
+    args = sys.argv[1:]
+    require_kmemleak = '--require-kmemleak' in args
+    args = [a for a in args if a != '--require-kmemleak']
+    run = args[0]
     console = read_lines(os.path.join(run, 'console.log'))
     output = read_lines(os.path.join(run, 'output.log'))
     try:
@@ -227,11 +220,11 @@ def main():
         errors += ['%s: %s' % (s.name, p) for p in s.problems]
 
     splats = find_splats(console, 'console.log')
-    leaks, boot_leaks = kmemleak_report(output)
+    leaks, kmemleak = kmemleak_report(output)
     splats += ['kmemleak leak: ' + x for x in leaks]
-    if boot_leaks:
-        print('note: kmemleak lists %d object(s) allocated before the plan '
-              'started; not counted' % boot_leaks)
+    if require_kmemleak and kmemleak != 'reported' and \
+            '@@PLAN-COMPLETE@@' in output:
+        errors.append('kmemleak did not report (%s)' % (kmemleak or 'absent'))
     for x in splats[:20]:
         print('SPLAT: ' + x)
     if len(splats) > 20:
@@ -247,6 +240,9 @@ def main():
         errors.append('the plan did not reach its end')
     if not any(s.total() for s in suites):
         errors.append('no test ran')
+    if not any(s.name.startswith('kunit:iommufd') and s.total()
+               for s in suites):
+        errors.append('no iommufd KUnit suite ran')
 
     passed = sum(s.passed for s in suites)
     failed = sum(s.failed for s in suites)

@@ -7,7 +7,7 @@
 # of slot 4. The guest's kernel console (ttyS0) goes to console.log; what
 # init and the tests print (ttyS1) goes to output.log and is streamed here.
 #
-# Environment: CMD (mode vm), EXTRA (a directory, appears as /extra),
+# Environment: RUN_DIR (where to keep the logs), CMD (mode vm), EXTRA (a directory, appears as /extra),
 # ICOUNT=1 (deterministic guest time), VM_TIMEOUT (seconds, wall clock),
 # VM_MEM, VM_APPEND (more kernel parameters), ARCH (x86_64 only so far).
 #
@@ -32,7 +32,7 @@ base=$BUILD/initramfs.cpio.gz
 [ -f "$kernel" ] && [ -f "$base" ] || die "no kernel/initramfs in $BUILD; build first"
 
 mkdir -p "$LOGS"
-run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-$mode-$PROFILE-XXXX")
+run=${RUN_DIR:-$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-$mode-$PROFILE-XXXX")}
 ln -sfn "$run" "$LOGS/latest"
 
 interactive=
@@ -66,8 +66,10 @@ limit=${VM_TIMEOUT:-900}
 : >"$run/output.log"
 t0=$(now)
 timeout -k 10 "$limit" "${qemu[@]}" -serial "file:$run/output.log" \
-	</dev/null >"$run/qemu.log" 2>&1 &
+	</dev/null >"$run/qemu.log" 2>&1 9>&- &
 qpid=$!
+# timeout(1) gives QEMU a process group of its own: stop it with us.
+trap 'kill $qpid 2>/dev/null || true' EXIT
 
 # Stream ttyS1 as it comes; note when the first test suite starts.
 tail -s 0.2 -n +1 -f --pid=$qpid "$run/output.log" | while IFS= read -r line; do
