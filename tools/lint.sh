@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Static checks of our kernel code, run by make check before the build:
 #   - scripts/checkpatch.pl --strict on every C file, header and patch;
+#   - scripts/kernel-doc -Werror on our kernel sources and headers;
 #   - our objects compiled with W=1 and checked by sparse (C=2).
 # Needs the profile's .config (tools/build-kernel.sh --config-only).
 source "$(dirname "$0")/lib.sh"
@@ -24,11 +25,21 @@ for f in "${files[@]}"; do
 		fail=1
 	fi
 done
+# kernel-doc of our kernel sources and headers must parse without warnings
+kdoc=()
+for f in "${files[@]}"; do
+	case "$f" in
+	tools/*) ;;
+	include/*) kdoc+=("$f") ;;
+	*) kdoc+=("drivers/iommu/iommufd/$f") ;;
+	esac
+done
+scripts/kernel-doc -none -Werror "${kdoc[@]}" || fail=1
 for p in "$REPO"/patches/*.patch; do
 	scripts/checkpatch.pl --strict --quiet --terse --no-summary \
 		--show-types "$p" || fail=1
 done
-[ $fail -eq 0 ] && msg "checkpatch --strict: ${#files[@]} files and $(ls "$REPO"/patches/*.patch | wc -l) patches clean"
+[ $fail -eq 0 ] && msg "checkpatch --strict: ${#files[@]} files and $(ls "$REPO"/patches/*.patch | wc -l) patches clean; kernel-doc: ${#kdoc[@]} files clean"
 
 # W=1 + sparse on our directory only, in a build directory of its own so
 # the profile's objects (and its vmlinux) are not rebuilt for it.

@@ -17,10 +17,11 @@
 /**
  * DOC: Calling convention
  *
- * Every command is issued as ioctl(fd, IOMMU_xxx, &cmd), where the number is
- * _IO(IOMMUFD_TYPE, nr): the direction and size bits of the number are always
- * zero. Instead, the first __u32 of every command structure is its size, as
- * userspace compiled it. This lets a structure grow at its end over time:
+ * Every command is issued as ioctl(fd, IOMMU_xxx, arg), where arg points to
+ * the command's structure and the number is _IO(IOMMUFD_TYPE, nr): the
+ * direction and size bits of the number are always zero. Instead, the first
+ * __u32 of every command structure is its size, as userspace compiled it.
+ * This lets a structure grow at its end over time:
  *
  *  - a size smaller than the first version of the structure is refused with
  *    EINVAL;
