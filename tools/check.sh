@@ -17,16 +17,16 @@ mkdir -p "$LOGS"
 run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-check-$PROFILE-XXXX")
 vm_rc=0
 RUN_DIR=$run "$T/vm.sh" check || vm_rc=$?
-echo
-echo "==> results ($run)"
-res_rc=0
-"$T/results.py" --require-kmemleak "$run" || res_rc=$?
-
 first=$(grep -m1 -E 'KTAP version|TAP version' "$run/console.log" |
 	sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p' || true)
 printf 'timings: total %s s, install+lint+build %s s, VM %s s (up after %s s), first test at %s s of kernel time\n' \
 	"$(since "$t0")" "$build_s" "$(since "$tv")" \
 	"$(cat "$run/boot-wall" 2>/dev/null || echo '?')" "${first:-?}"
+echo
+echo "==> results ($run)"
+res_rc=0
+"$T/results.py" --require-kmemleak "$run" || res_rc=$?
+
 if [ $res_rc -ne 0 ] || [ $vm_rc -ne 0 ]; then
 	echo "make check FAILED; console log: $run/console.log, plan output: $run/output.log" >&2
 	exit 1
