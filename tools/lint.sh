@@ -13,26 +13,19 @@ cd "$TREE"
 list=$(cd "$REPO" && git ls-files -co --exclude-standard -- '*.c' '*.h')
 mapfile -t files <<<"$list"
 [ -n "$list" ] && [ ${#files[@]} -gt 0 ] || die "lint: git listed no C files in $REPO"
-for f in "${files[@]}"; do
-	# Check each file under its path in the tree: the repository itself
-	# is linked there as drivers/iommu/iommufd.
-	case "$f" in
-	include/*|tools/testing/selftests/*) p=$f ;;
-	*) p=drivers/iommu/iommufd/$f ;;
-	esac
-	if ! scripts/checkpatch.pl --strict --quiet --terse --no-summary \
-		--show-types -f "$p"; then
-		fail=1
-	fi
-done
-# kernel-doc of our kernel sources and headers must parse without warnings
+# Each file is checked under its path in the tree, where the repository
+# itself is linked as drivers/iommu/iommufd; kernel-doc covers the kernel
+# sources and headers, not the userspace programs under tools/.
 kdoc=()
 for f in "${files[@]}"; do
 	case "$f" in
-	tools/*) ;;
-	include/*) kdoc+=("$f") ;;
-	*) kdoc+=("drivers/iommu/iommufd/$f") ;;
+	tools/testing/selftests/*) p=$f ;;
+	tools/*) p=drivers/iommu/iommufd/$f ;;
+	include/*) p=$f; kdoc+=("$p") ;;
+	*) p=drivers/iommu/iommufd/$f; kdoc+=("$p") ;;
 	esac
+	scripts/checkpatch.pl --strict --quiet --terse --no-summary \
+		--show-types -f "$p" || fail=1
 done
 scripts/kernel-doc -none -Werror "${kdoc[@]}" || fail=1
 for p in "$REPO"/patches/*.patch; do
