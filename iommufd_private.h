@@ -6,22 +6,199 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/refcount.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include "io_pagetable.h"
 
 struct file;
+struct iommu_domain;
+
+/*
+ * How pinned memory is charged against RLIMIT_MEMLOCK (IOMMU_OPTION
+ * RLIMIT_MODE): to the user_struct of the mapping process, or to its mm.
+ * mm->pinned_vm is raised in both modes.
+ */
+enum iommufd_account_mode {
+	IOMMUFD_ACCOUNT_USER = 0,
+	IOMMUFD_ACCOUNT_MM = 1,
+};
 
 /**
  * struct iommufd_ctx - state of one open file of /dev/iommu
  * @file: the file this context belongs to; the context lives exactly as
  *        long as the file and is freed by its release
+ * @objects: every object of the file, by ID. An ID whose slot holds
+ *           XA_ZERO_ENTRY is reserved for an object still being built.
+ * @destroy_wait: woken when an object loses a user, for whoever waits to
+ *                destroy it
+ * @account_mode: enum iommufd_account_mode, for pages pinned from now on
  *
  * The context is the unit of ownership: everything created through a file
  * belongs to it, and holding the file descriptor is what grants access.
  */
 struct iommufd_ctx {
 	struct file *file;
+	struct xarray objects;
+	wait_queue_head_t destroy_wait;
+	u8 account_mode;
 };
 
 int iommufd_cmd_index(unsigned int cmd, unsigned int ncmds);
+
+/**
+ * struct iommufd_ucmd - one ioctl being executed
+ * @ictx: the file's context
+ * @ubuffer: the user's copy of the command structure
+ * @user_size: the size userspace said the structure has
+ * @cmd: the kernel's copy, zero-extended to the kernel's size
+ */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
+
+enum iommufd_object_type {
+	IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_HW_PAGETABLE,
+	IOMMUFD_OBJ_SELFTEST,
+	IOMMUFD_OBJ_MAX,
+};
+
+/**
+ * struct iommufd_object - what every object of a file starts with
+ * @users: one for the ID table while the object is visible, plus one per
+ *         holder: another object that depends on this one, or an ioctl
+ *         working on it. IOMMU_DESTROY succeeds only when the table's is
+ *         the last one.
+ * @type: enum iommufd_object_type
+ * @id: the object's ID in &iommufd_ctx.objects
+ */
+struct iommufd_object {
+	refcount_t users;
+	enum iommufd_object_type type;
+	u32 id;
+};
+
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type);
+#define iommufd_object_alloc(ictx, ptr, type)                                  \
+	container_of(_iommufd_object_alloc(ictx, sizeof(*(ptr)), type),        \
+		     typeof(*(ptr)), obj)
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj);
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type);
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj);
+
+/**
+ * struct iommufd_ioas - an I/O address space (IOMMUFD_OBJ_IOAS)
+ * @obj: the object header
+ * @iopt: the IOVA-to-memory map and the domains it is mirrored into
+ */
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct io_pagetable iopt;
+};
+
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_IOAS);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_ioas, obj);
+}
+
+struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
+void iommufd_ioas_destroy(struct iommufd_object *obj);
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+
+/**
+ * struct iommufd_hw_pagetable - an iommu_domain (IOMMUFD_OBJ_HW_PAGETABLE)
+ * @obj: the object header
+ * @ioas: the IOAS whose mappings the domain mirrors; holds a user of it
+ * @domain: the IOMMU driver's page table
+ */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommufd_ioas *ioas;
+	struct iommu_domain *domain;
+};
+
+struct iommufd_hw_pagetable *
+iommufd_hw_pagetable_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			    struct iommu_domain *domain);
+void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
+
+static inline struct iommufd_hw_pagetable *
+iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_HW_PAGETABLE);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_hw_pagetable, obj);
+}
+
+/* Counters the selftest reports; cheap enough to keep always. */
+enum iommufd_stat {
+	IOMMUFD_STAT_PINNED_PAGES,
+	IOMMUFD_STAT_PAGES_OBJECTS,
+	IOMMUFD_STAT_AREAS,
+	IOMMUFD_STAT_MAX,
+};
+
+extern atomic_long_t iommufd_stats[IOMMUFD_STAT_MAX];
+
+static inline void iommufd_stat_add(enum iommufd_stat stat, long n)
+{
+	atomic_long_add(n, &iommufd_stats[stat]);
+}
+
+#ifdef CONFIG_IOMMUFD_TEST
+int iommufd_test(struct iommufd_ucmd *ucmd);
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+size_t iommufd_test_temp_limit(size_t size);
+int __init iommufd_test_init(void);
+void iommufd_test_exit(void);
+#else
+static inline size_t iommufd_test_temp_limit(size_t size)
+{
+	return size;
+}
+
+static inline int iommufd_test_init(void)
+{
+	return 0;
+}
+
+static inline void iommufd_test_exit(void)
+{
+}
+#endif
 
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * iommufd: the /dev/iommu character device.
+ * iommufd: the /dev/iommu character device, its objects and its ioctls.
  *
  * Theory of operation
  * -------------------
@@ -10,34 +10,345 @@
  * that file, and close() releases all of them. No global state is shared
  * between contexts.
  *
+ * Objects. Every IOAS, page table, device or access is a struct
+ * iommufd_object in the context's xarray, found by ID and type. Creation is
+ * two-phase: iommufd_object_alloc() reserves an ID with XA_ZERO_ENTRY, so a
+ * lookup of that ID finds nothing, and iommufd_object_finalize() publishes
+ * the finished object. An object that fails half-way is aborted and its ID
+ * is freed without ever having been visible.
+ *
+ * An object's "users" count holds one reference for the ID table and one
+ * for each holder: an object that depends on it (a page table holds its
+ * IOAS) or an ioctl that is working on it. IOMMU_DESTROY removes the object
+ * only if the table's reference is the last (refcount_dec_if_one() under
+ * the xarray lock, so no lookup can race in), and fails with EBUSY
+ * otherwise. Objects owned by another object (the page table a mock device
+ * created) are removed by their owner, which waits for transient ioctl
+ * users to go away. close() runs when no ioctl is in flight any more and
+ * destroys objects in passes: each pass removes those nothing depends on,
+ * which makes room for the next.
+ *
  * Every command goes through one ioctl entry point. The ioctl number is
  * _IO(IOMMUFD_TYPE, nr); iommufd_cmd_index() maps it to a slot of the
  * command table, and anything that is not exactly such a number in the
- * table's range is answered with -ENOTTY, as the uAPI promises. The command
- * structures carry their own size in their first word (see the uAPI header),
- * which is why the number itself encodes neither size nor direction.
+ * table's range is answered with -ENOTTY. Each slot names the structure's
+ * minimum size (up to its last field in the first version) and the size
+ * this kernel knows; copy_struct_from_user() zero-extends shorter input
+ * and refuses longer input whose extra bytes are not zero (-E2BIG).
  *
- * Locking: the context has no lock of its own yet; the lock order of the
- * subsystem is documented in io_pagetable.h once there is more than one.
+ * Locking: the xarray's spinlock protects the object table and the users
+ * counts' transitions to removal. The lock order of the subsystem is
+ * written down in io_pagetable.h.
  */
 #include <linux/fs.h>
 #include <linux/ioctl.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/capability.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
+#ifdef CONFIG_IOMMUFD_TEST
+#include "iommufd_test.h"
+#endif
+
+atomic_long_t iommufd_stats[IOMMUFD_STAT_MAX];
+
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->users, 1);
+	/* Reserve the ID; lookups see nothing until finalize. */
+	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(obj);
+		return ERR_PTR(rc);
+	}
+	return obj;
+}
+
+/**
+ * iommufd_object_finalize - make a fully built object visible by its ID
+ * @ictx: the context the object was allocated in
+ * @obj: the object
+ */
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+	/* The slot was reserved at allocation, storing cannot allocate. */
+	WARN_ON(old);
+}
+
+/**
+ * iommufd_object_abort - free an object that was never finalized
+ * @ictx: the context the object was allocated in
+ * @obj: the object; whatever it holds must have been released already
+ */
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_erase(&ictx->objects, obj->id);
+	WARN_ON(old);
+	kfree(obj);
+}
+
+static void iommufd_object_destroy(struct iommufd_object *obj);
+
+/**
+ * iommufd_object_abort_and_destroy - release and free an unfinalized object
+ * @ictx: the context the object was allocated in
+ * @obj: the object, fully built but not visible
+ */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
+{
+	iommufd_object_destroy(obj);
+	iommufd_object_abort(ictx, obj);
+}
+
+/**
+ * iommufd_get_object - look an object up by ID and take a user reference
+ * @ictx: the context
+ * @id: the object's ID
+ * @type: the type it must have, or IOMMUFD_OBJ_ANY
+ *
+ * Return: the object, which must be released with iommufd_put_object(), or
+ * ERR_PTR(-ENOENT) if @id names no visible object of @type.
+ */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
+	    !refcount_inc_not_zero(&obj->users))
+		obj = ERR_PTR(-ENOENT);
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+/**
+ * iommufd_put_object - drop a reference taken by iommufd_get_object()
+ * @ictx: the context
+ * @obj: the object
+ */
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	/* The ID table keeps its own reference, this never reaches zero. */
+	refcount_dec(&obj->users);
+	wake_up_all(&ictx->destroy_wait);
+}
+
+/*
+ * Unpublish @obj if the ID table and @holders more are its only users.
+ * Lookups take a user under the xarray lock, and users are only ever added
+ * by lookups, so the count cannot grow while the lock is held.
+ */
+static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
+				     struct iommufd_object *obj,
+				     unsigned int holders)
+{
+	bool removed = false;
+
+	xa_lock(&ictx->objects);
+	if (refcount_read(&obj->users) == 1 + holders) {
+		refcount_set(&obj->users, 0);
+		__xa_erase(&ictx->objects, obj->id);
+		removed = true;
+	}
+	xa_unlock(&ictx->objects);
+	return removed;
+}
+
+/**
+ * iommufd_object_destroy_owned - destroy an object its owner created
+ * @ictx: the context
+ * @obj: a visible object that its owner holds a user reference on
+ *
+ * Waits for ioctls still working on @obj to finish, then removes and
+ * destroys it, consuming the owner's reference. IOMMU_DESTROY of @obj keeps
+ * failing with EBUSY until then, because of the owner's reference.
+ */
+void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj)
+{
+	wait_event(ictx->destroy_wait, iommufd_object_unpublish(ictx, obj, 1));
+	iommufd_object_destroy(obj);
+	kfree(obj);
+}
+
+static void iommufd_object_destroy(struct iommufd_object *obj)
+{
+	switch (obj->type) {
+	case IOMMUFD_OBJ_IOAS:
+		iommufd_ioas_destroy(obj);
+		break;
+	case IOMMUFD_OBJ_HW_PAGETABLE:
+		iommufd_hw_pagetable_destroy(obj);
+		break;
+#ifdef CONFIG_IOMMUFD_TEST
+	case IOMMUFD_OBJ_SELFTEST:
+		iommufd_selftest_destroy(obj);
+		break;
+#endif
+	default:
+		WARN_ON(1);
+	}
+}
+
+static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommu_destroy *cmd = ucmd->cmd;
+	struct iommufd_object *obj;
+	int rc = 0;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, cmd->id);
+	if (!obj)
+		rc = -ENOENT;
+	else if (!refcount_dec_if_one(&obj->users))
+		rc = -EBUSY;
+	else
+		__xa_erase(&ictx->objects, obj->id);
+	xa_unlock(&ictx->objects);
+	if (rc)
+		return rc;
+	iommufd_object_destroy(obj);
+	kfree(obj);
+	return 0;
+}
+
+/**
+ * iommufd_ucmd_respond - copy the command structure back to userspace
+ * @ucmd: the command
+ * @cmd_len: the kernel's size of the structure
+ *
+ * Copies no more than the user's structure has room for.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd,
+				      struct iommu_option *cmd)
+{
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	int rc = 0;
+
+	if (cmd->object_id)
+		return -EINVAL;
+	if (cmd->op == IOMMU_OPTION_OP_GET) {
+		cmd->val64 = ictx->account_mode;
+		return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	if (!capable(CAP_SYS_RESOURCE))
+		return -EPERM;
+	if (cmd->val64 > IOMMUFD_ACCOUNT_MM)
+		return -EINVAL;
+	/* Pages already pinned were charged the old way. */
+	xa_lock(&ictx->objects);
+	if (!xa_empty(&ictx->objects))
+		rc = -EBUSY;
+	else
+		ictx->account_mode = cmd->val64;
+	xa_unlock(&ictx->objects);
+	return rc;
+}
+
+static int iommufd_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+
+	if (cmd->__reserved)
+		return -EINVAL;
+	if (cmd->op != IOMMU_OPTION_OP_SET && cmd->op != IOMMU_OPTION_OP_GET)
+		return -EOPNOTSUPP;
+	switch (cmd->option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		return iommufd_option_rlimit_mode(ucmd, cmd);
+	case IOMMU_OPTION_HUGE_PAGES:
+		return iommufd_ioas_option(ucmd);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/* Room for the largest command structure, on the stack of the ioctl. */
+union iommufd_cmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_ioas_alloc ioas_alloc;
+	struct iommu_ioas_iova_ranges iova_ranges;
+	struct iommu_ioas_allow_iovas allow_iovas;
+	struct iommu_ioas_map map;
+	struct iommu_ioas_copy copy;
+	struct iommu_ioas_unmap unmap;
+	struct iommu_option option;
+#ifdef CONFIG_IOMMUFD_TEST
+	struct iommu_test_cmd test;
+#endif
+};
 
 /*
  * The command table, indexed by nr - IOMMUFD_CMD_BASE. A slot without a
  * handler is a number the uAPI reserves but this kernel does not implement.
  */
 struct iommufd_cmd_op {
-	int (*execute)(struct iommufd_ctx *ictx, void __user *arg);
+	int (*execute)(struct iommufd_ucmd *ucmd);
+	u32 size;
+	u32 min_size;
 };
 
-static const struct iommufd_cmd_op iommufd_cmd_ops[] = {};
+/* The slot of command @_nr: its handler and its structure's sizes. */
+#define IOMMUFD_CMD(_nr, _fn, _struct, _last)                                  \
+	[(_nr) - IOMMUFD_CMD_BASE] = {                                         \
+		.execute = _fn,                                                \
+		.size = sizeof(struct _struct),                                \
+		.min_size = offsetofend(struct _struct, _last),                \
+	}
+
+static const struct iommufd_cmd_op iommufd_cmd_ops[] = {
+	IOMMUFD_CMD(IOMMUFD_CMD_DESTROY, iommufd_destroy, iommu_destroy, id),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		    iommu_ioas_alloc, out_ioas_id),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		    iommu_ioas_allow_iovas, allowed_iovas),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_COPY, iommufd_ioas_copy, iommu_ioas_copy,
+		    src_iova),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		    iommu_ioas_iova_ranges, out_iova_alignment),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_MAP, iommufd_ioas_map, iommu_ioas_map,
+		    iova),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_UNMAP, iommufd_ioas_unmap,
+		    iommu_ioas_unmap, length),
+	IOMMUFD_CMD(IOMMUFD_CMD_OPTION, iommufd_option, iommu_option, val64),
+#ifdef CONFIG_IOMMUFD_TEST
+	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test, iommu_test_cmd, last),
+#endif
+};
 
 /**
  * iommufd_cmd_index - map an ioctl number to a slot of the command table
@@ -64,9 +375,14 @@ int iommufd_cmd_index(unsigned int cmd, unsigned int ncmds)
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 			       unsigned long arg)
 {
-	struct iommufd_ctx *ictx = filp->private_data;
+	struct iommufd_ucmd ucmd = {
+		.ictx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+	};
+	union iommufd_cmd_buffer buf;
 	const struct iommufd_cmd_op *op;
 	int idx;
+	int rc;
 
 	idx = iommufd_cmd_index(cmd, ARRAY_SIZE(iommufd_cmd_ops));
 	if (idx < 0)
@@ -74,7 +390,17 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	op = &iommufd_cmd_ops[idx];
 	if (!op->execute)
 		return -ENOTTY;
-	return op->execute(ictx, (void __user *)arg);
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	ucmd.cmd = &buf;
+	return op->execute(&ucmd);
 }
 
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
@@ -84,14 +410,38 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 	if (!ictx)
 		return -ENOMEM;
+	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&ictx->destroy_wait);
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
 }
 
+/*
+ * No ioctl runs any more. Each pass destroys the objects nothing depends
+ * on; destroying them releases what they held, so the next pass can go on.
+ */
 static int iommufd_fops_release(struct inode *inode, struct file *filp)
 {
-	kfree(filp->private_data);
+	struct iommufd_ctx *ictx = filp->private_data;
+	struct iommufd_object *obj;
+	unsigned long index;
+	bool progress = true;
+
+	while (!xa_empty(&ictx->objects) && progress) {
+		progress = false;
+		xa_for_each(&ictx->objects, index, obj) {
+			if (!iommufd_object_unpublish(ictx, obj, 0))
+				continue;
+			iommufd_object_destroy(obj);
+			kfree(obj);
+			progress = true;
+		}
+	}
+	/* Something kept a reference it should have dropped. */
+	WARN_ON(!xa_empty(&ictx->objects));
+	xa_destroy(&ictx->objects);
+	kfree(ictx);
 	return 0;
 }
 
@@ -113,12 +463,21 @@ static struct miscdevice iommufd_misc_dev = {
 
 static int __init iommufd_init(void)
 {
-	return misc_register(&iommufd_misc_dev);
+	int rc;
+
+	rc = iommufd_test_init();
+	if (rc)
+		return rc;
+	rc = misc_register(&iommufd_misc_dev);
+	if (rc)
+		iommufd_test_exit();
+	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
 	misc_deregister(&iommufd_misc_dev);
+	iommufd_test_exit();
 }
 
 module_init(iommufd_init);

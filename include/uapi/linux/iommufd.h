@@ -49,6 +49,261 @@
 /* Command numbers: nr field of the ioctl number, starting at the base. */
 enum {
 	IOMMUFD_CMD_BASE = 0x80,
+	IOMMUFD_CMD_DESTROY = IOMMUFD_CMD_BASE,
+	IOMMUFD_CMD_IOAS_ALLOC = 0x81,
+	IOMMUFD_CMD_IOAS_ALLOW_IOVAS = 0x82,
+	IOMMUFD_CMD_IOAS_COPY = 0x83,
+	IOMMUFD_CMD_IOAS_IOVA_RANGES = 0x84,
+	IOMMUFD_CMD_IOAS_MAP = 0x85,
+	IOMMUFD_CMD_IOAS_UNMAP = 0x86,
+	IOMMUFD_CMD_OPTION = 0x87,
 };
+
+/**
+ * struct iommu_destroy - ioctl(IOMMU_DESTROY)
+ * @size: sizeof(struct iommu_destroy)
+ * @id: ID of the object to destroy, of any type that can be destroyed
+ *
+ * Removes an object from the file. Fails with ENOENT if @id names no
+ * object, and with EBUSY while another object depends on it (for instance an
+ * IOAS that a page table or device is still attached to).
+ */
+struct iommu_destroy {
+	__u32 size;
+	__u32 id;
+};
+
+#define IOMMU_DESTROY _IO(IOMMUFD_TYPE, IOMMUFD_CMD_DESTROY)
+
+/**
+ * struct iommu_ioas_alloc - ioctl(IOMMU_IOAS_ALLOC)
+ * @size: sizeof(struct iommu_ioas_alloc)
+ * @flags: no flags are defined, must be 0
+ * @out_ioas_id: returns the ID of the new IOAS
+ *
+ * Creates an empty I/O address space (IOAS). An IOAS maps IOVA to user
+ * memory; devices and page tables attached to it see those mappings.
+ */
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+
+#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOC)
+
+/**
+ * struct iommu_iova_range - one inclusive range of IOVA
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive (so a range can end at U64_MAX)
+ */
+struct iommu_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+/**
+ * struct iommu_ioas_iova_ranges - ioctl(IOMMU_IOAS_IOVA_RANGES)
+ * @size: sizeof(struct iommu_ioas_iova_ranges)
+ * @ioas_id: the IOAS to report on
+ * @num_iovas: in: number of entries @allowed_iovas has room for;
+ *             out: number of ranges the IOAS has
+ * @__reserved: must be 0
+ * @allowed_iovas: user pointer to an array of struct iommu_iova_range
+ * @out_iova_alignment: returns the alignment MAP and COPY require
+ *
+ * Reports the IOVA ranges in which mappings may be placed: everything that is
+ * not reserved, by a device attached to the IOAS (its aperture, MSI window,
+ * firmware-reserved regions) or otherwise. The ranges change as devices come
+ * and go, so a VMM should read them again after every attach and detach.
+ *
+ * The array is filled as far as it has room. If the IOAS has more ranges than
+ * @num_iovas entries, the ioctl fails with EMSGSIZE and @num_iovas is set to
+ * the number needed; call again with a big enough array.
+ *
+ * Both the IOVA and the IOVA + length of a later MAP or COPY must be multiples
+ * of @out_iova_alignment. It is 1 while no page table limits it, and never
+ * more than PAGE_SIZE.
+ */
+struct iommu_ioas_iova_ranges {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+	__aligned_u64 out_iova_alignment;
+};
+
+#define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_IOVA_RANGES)
+
+/**
+ * struct iommu_ioas_allow_iovas - ioctl(IOMMU_IOAS_ALLOW_IOVAS)
+ * @size: sizeof(struct iommu_ioas_allow_iovas)
+ * @ioas_id: the IOAS to change
+ * @num_iovas: number of entries in @allowed_iovas (0 clears the list)
+ * @__reserved: must be 0
+ * @allowed_iovas: user pointer to an array of struct iommu_iova_range
+ *
+ * Promises that the given IOVA ranges stay usable. The list replaces any
+ * earlier one. While a range is allowed, nothing may reserve IOVA inside it:
+ * attaching a device whose restrictions would cut into it fails instead.
+ * The call itself fails with EADDRINUSE if part of a range is reserved
+ * already, and with EINVAL if ranges overlap or a range ends before it
+ * starts. When allowed ranges exist, MAP and COPY without
+ * IOMMU_IOAS_MAP_FIXED_IOVA pick IOVA only inside them.
+ */
+struct iommu_ioas_allow_iovas {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+};
+
+#define IOMMU_IOAS_ALLOW_IOVAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOW_IOVAS)
+
+/**
+ * enum iommufd_ioas_map_flags - flags of IOMMU_IOAS_MAP and IOMMU_IOAS_COPY
+ * @IOMMU_IOAS_MAP_FIXED_IOVA: place the mapping at the IOVA given by the
+ *                             caller; without it the kernel picks one
+ * @IOMMU_IOAS_MAP_WRITEABLE: devices may write through the mapping
+ * @IOMMU_IOAS_MAP_READABLE: devices may read through the mapping
+ */
+enum iommufd_ioas_map_flags {
+	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0,
+	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1,
+	IOMMU_IOAS_MAP_READABLE = 1 << 2,
+};
+
+/**
+ * struct iommu_ioas_map - ioctl(IOMMU_IOAS_MAP)
+ * @size: sizeof(struct iommu_ioas_map)
+ * @flags: combination of enum iommufd_ioas_map_flags
+ * @ioas_id: the IOAS to map into
+ * @__reserved: must be 0
+ * @user_va: start of the user memory to map
+ * @length: number of bytes to map
+ * @iova: with IOMMU_IOAS_MAP_FIXED_IOVA, the IOVA to map at; in every case
+ *        returns the IOVA of the mapping
+ *
+ * Maps user memory into the IOAS. The memory is pinned (and charged against
+ * RLIMIT_MEMLOCK) while some page table or software access needs it, and at
+ * most once however many page tables use it. A fixed IOVA range must be
+ * entirely free (EEXIST otherwise) and must not touch reserved IOVA (EINVAL
+ * otherwise). Without a fixed IOVA, the kernel picks a free range inside the
+ * allowed ranges (if any were set) and returns it; ENOSPC means there is
+ * none of this size.
+ */
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
+
+/**
+ * struct iommu_ioas_copy - ioctl(IOMMU_IOAS_COPY)
+ * @size: sizeof(struct iommu_ioas_copy)
+ * @flags: combination of enum iommufd_ioas_map_flags
+ * @dst_ioas_id: the IOAS to map into
+ * @src_ioas_id: the IOAS to take the memory from (may equal @dst_ioas_id)
+ * @length: number of bytes to copy
+ * @dst_iova: with IOMMU_IOAS_MAP_FIXED_IOVA, the IOVA to map at in the
+ *            destination; in every case returns where the copy was placed
+ * @src_iova: first IOVA of the source
+ *
+ * Maps, in the destination, the same user memory that @src_iova ..
+ * @src_iova + @length - 1 maps in the source. That source range must be
+ * fully mapped (ENOENT otherwise). The new mapping shares the pinned pages
+ * of the source: nothing is pinned or charged twice. It is independent
+ * afterwards, and unmapping either side leaves the other in place.
+ */
+struct iommu_ioas_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioas_id;
+	__u32 src_ioas_id;
+	__aligned_u64 length;
+	__aligned_u64 dst_iova;
+	__aligned_u64 src_iova;
+};
+
+#define IOMMU_IOAS_COPY _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_COPY)
+
+/**
+ * struct iommu_ioas_unmap - ioctl(IOMMU_IOAS_UNMAP)
+ * @size: sizeof(struct iommu_ioas_unmap)
+ * @ioas_id: the IOAS to unmap from
+ * @iova: first IOVA of the range
+ * @length: in: length of the range; out: number of bytes unmapped
+ *
+ * Removes every mapping that lies inside the range. Mappings are removed
+ * whole: a mapping (made by one MAP or COPY) that the range only partly
+ * covers makes the ioctl fail with ENOENT and nothing is unmapped, as it
+ * does when the range holds no mapping at all. @iova 0 with @length U64_MAX
+ * unmaps everything and succeeds even on an empty IOAS.
+ */
+struct iommu_ioas_unmap {
+	__u32 size;
+	__u32 ioas_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_UNMAP)
+
+/**
+ * enum iommufd_option - option IDs of IOMMU_OPTION
+ * @IOMMU_OPTION_RLIMIT_MODE: how pinned memory is charged against
+ *	RLIMIT_MEMLOCK. 0 (the default): to the user that owns the process,
+ *	shared by all its processes; 1: to the process itself. Global to the
+ *	file, @object_id must be 0. Setting it needs CAP_SYS_RESOURCE (EPERM)
+ *	and is refused with EBUSY while the file holds any object.
+ * @IOMMU_OPTION_HUGE_PAGES: 1 (the default): contiguous memory is mapped with
+ *	the largest page sizes the page tables support. 0: everything is mapped
+ *	with PAGE_SIZE pages, and IOVA must be PAGE_SIZE aligned. Per IOAS,
+ *	@object_id is the IOAS ID.
+ */
+enum iommufd_option {
+	IOMMU_OPTION_RLIMIT_MODE = 0,
+	IOMMU_OPTION_HUGE_PAGES = 1,
+};
+
+/**
+ * enum iommufd_option_ops - what IOMMU_OPTION does with the option
+ * @IOMMU_OPTION_OP_SET: set the option to @val64
+ * @IOMMU_OPTION_OP_GET: return the option's value in @val64
+ */
+enum iommufd_option_ops {
+	IOMMU_OPTION_OP_SET = 0,
+	IOMMU_OPTION_OP_GET = 1,
+};
+
+/**
+ * struct iommu_option - ioctl(IOMMU_OPTION)
+ * @size: sizeof(struct iommu_option)
+ * @option_id: one of enum iommufd_option
+ * @op: one of enum iommufd_option_ops
+ * @__reserved: must be 0
+ * @object_id: the object the option belongs to, 0 for global options
+ * @val64: the value to set, or the value read
+ *
+ * Reads or changes a simple option of the file or of one of its objects.
+ */
+struct iommu_option {
+	__u32 size;
+	__u32 option_id;
+	__u16 op;
+	__u16 __reserved;
+	__u32 object_id;
+	__aligned_u64 val64;
+};
+
+#define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
 
 #endif

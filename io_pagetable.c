@@ -1,0 +1,863 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * io_pagetable: the IOVA map of an IOAS.
+ *
+ * Theory of operation
+ * -------------------
+ * An io_pagetable keeps three interval trees over the IOVA space:
+ *
+ *  - areas: one struct iopt_area per MAP or COPY, never overlapping. An
+ *    area points into a struct iopt_pages (pages.c) at a byte offset, so
+ *    areas of several IOASes, or several areas of one, can share the memory
+ *    of one MAP and its pins;
+ *  - reserved: IOVA nothing may be mapped at: the outside of each domain's
+ *    aperture and, later, devices' reserved regions. Entries carry an owner
+ *    and may overlap;
+ *  - allowed: ranges userspace asked to stay usable. Reservations that
+ *    would cut into them fail, and automatic IOVA is chosen inside them.
+ *
+ * IOVA is byte granular while no domain is attached (iova_alignment 1).
+ * Each domain raises the alignment to its smallest page; an area must then
+ * have its IOVA, its length and its user address aligned, so that every
+ * piece of it can be handed to iommu_map(). All arithmetic is inclusive
+ * (start, last) so a range may end at ULONG_MAX without overflowing.
+ *
+ * Every domain in the table mirrors every area. The first domain is the
+ * storage domain: PFNs pinned for an area are not kept anywhere else, they
+ * are read back from it when another domain is added or when the area is
+ * unmapped. pages.c does the pinning and the domain programming; this file
+ * decides what is mapped where.
+ *
+ * Locking is described once, in io_pagetable.h.
+ */
+#include <linux/err.h>
+#include <linux/iommu.h>
+#include <linux/lockdep.h>
+#include <linux/overflow.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd_private.h"
+
+/* Position the span at @pos; the range is known not to be exhausted. */
+static void iopt_span_at(struct iopt_span *span, unsigned long pos)
+{
+	struct interval_tree_node *node;
+	unsigned long end;
+
+	span->start = pos;
+	node = interval_tree_iter_first(span->itree, pos, span->range_last);
+	if (!node) {
+		span->used = false;
+		span->last = span->range_last;
+		return;
+	}
+	if (node->start > pos) {
+		span->used = false;
+		span->last = node->start - 1;
+		return;
+	}
+
+	/*
+	 * Nodes come in order of their start. Everything that starts no later
+	 * than one past the current end extends the used stretch.
+	 */
+	end = node->last;
+	for (node = interval_tree_iter_next(node, pos, span->range_last);
+	     node && end != ULONG_MAX && node->start <= end + 1;
+	     node = interval_tree_iter_next(node, pos, span->range_last))
+		end = max(end, node->last);
+	span->used = true;
+	span->last = min(end, span->range_last);
+}
+
+/**
+ * iopt_span_first - start a walk over [first, last] of an interval tree
+ * @span: the walk
+ * @itree: the tree
+ * @first: first index of the range
+ * @last: last index of the range, inclusive
+ */
+void iopt_span_first(struct iopt_span *span, struct rb_root_cached *itree,
+		     unsigned long first, unsigned long last)
+{
+	span->itree = itree;
+	span->range_last = last;
+	span->done = first > last;
+	if (!span->done)
+		iopt_span_at(span, first);
+}
+
+/**
+ * iopt_span_next - advance a walk to its next stretch
+ * @span: the walk
+ */
+void iopt_span_next(struct iopt_span *span)
+{
+	if (span->last >= span->range_last) {
+		span->done = true;
+		return;
+	}
+	iopt_span_at(span, span->last + 1);
+}
+
+/**
+ * iopt_fit_in_hole - place an aligned range inside a hole
+ * @hole_start: first free index
+ * @hole_last: last free index, inclusive
+ * @length: length of the range to place, not 0
+ * @align: alignment of its start, a power of two
+ * @iova: returns the start
+ *
+ * Return: true if the range fits, false (without overflowing) otherwise.
+ */
+bool iopt_fit_in_hole(unsigned long hole_start, unsigned long hole_last,
+		      unsigned long length, unsigned long align,
+		      unsigned long *iova)
+{
+	unsigned long start;
+	unsigned long last;
+
+	if (check_add_overflow(hole_start, align - 1, &start))
+		return false;
+	start &= ~(align - 1);
+	if (start > hole_last)
+		return false;
+	if (check_add_overflow(start, length - 1, &last) || last > hole_last)
+		return false;
+	*iova = start;
+	return true;
+}
+
+/**
+ * iopt_init_table - initialise an empty io_pagetable
+ * @iopt: the table
+ */
+void iopt_init_table(struct io_pagetable *iopt)
+{
+	init_rwsem(&iopt->rwsem);
+	iopt->area_itree = RB_ROOT_CACHED;
+	iopt->allowed_itree = RB_ROOT_CACHED;
+	iopt->reserved_itree = RB_ROOT_CACHED;
+	iopt->iova_alignment = 1;
+}
+
+static void iopt_free_itree(struct rb_root_cached *itree, size_t node_offset)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(itree, 0, ULONG_MAX))) {
+		interval_tree_remove(node, itree);
+		kfree((void *)node - node_offset);
+	}
+}
+
+/**
+ * iopt_free_allowed - free a tree of struct iopt_allowed
+ * @itree: the tree, empty afterwards
+ */
+void iopt_free_allowed(struct rb_root_cached *itree)
+{
+	iopt_free_itree(itree, offsetof(struct iopt_allowed, node));
+}
+
+/* An area is mappable with alignment @align. */
+static bool iopt_area_aligned(struct iopt_area *area, unsigned long align)
+{
+	return !((area->node.start | iopt_area_length(area) |
+		  area->pages_off) & (align - 1));
+}
+
+static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		if (!iopt_area_aligned(container_of(node, struct iopt_area,
+						    node), align))
+			return false;
+	return true;
+}
+
+static unsigned long iopt_domain_alignment(struct iommu_domain *domain)
+{
+	return 1UL << __ffs(domain->pgsize_bitmap);
+}
+
+static void iopt_recalc_alignment(struct io_pagetable *iopt)
+{
+	unsigned long align = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	unsigned int i;
+
+	for (i = 0; i != iopt->ndomains; i++)
+		align = max(align, iopt_domain_alignment(iopt->domains[i]));
+	iopt->iova_alignment = align;
+}
+
+static void iopt_remove_area(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	lockdep_assert_held_write(&iopt->rwsem);
+	if (area->filled)
+		iopt_area_unfill_domains(area, iopt->domains, iopt->ndomains);
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	iopt_put_pages(area->pages);
+	kfree(area);
+	iommufd_stat_add(IOMMUFD_STAT_AREAS, -1);
+}
+
+/**
+ * iopt_destroy_table - free everything an io_pagetable holds
+ * @iopt: the table; no domain may be attached any more
+ */
+void iopt_destroy_table(struct io_pagetable *iopt)
+{
+	struct interval_tree_node *node;
+
+	down_write(&iopt->rwsem);
+	WARN_ON(iopt->ndomains);
+	while ((node = interval_tree_iter_first(&iopt->area_itree, 0,
+						ULONG_MAX)))
+		iopt_remove_area(iopt, container_of(node, struct iopt_area,
+						    node));
+	iopt_free_allowed(&iopt->allowed_itree);
+	iopt_free_itree(&iopt->reserved_itree,
+			offsetof(struct iopt_reserved, node));
+	kfree(iopt->domains);
+	iopt->domains = NULL;
+	up_write(&iopt->rwsem);
+}
+
+static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+			       unsigned long last, void *owner)
+{
+	struct iopt_reserved *reserved;
+
+	lockdep_assert_held_write(&iopt->rwsem);
+	if (interval_tree_iter_first(&iopt->area_itree, start, last) ||
+	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
+		return -EADDRINUSE;
+	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	if (!reserved)
+		return -ENOMEM;
+	reserved->node.start = start;
+	reserved->node.last = last;
+	reserved->owner = owner;
+	interval_tree_insert(&reserved->node, &iopt->reserved_itree);
+	return 0;
+}
+
+/**
+ * iopt_reserve_iova - forbid mappings in an IOVA range
+ * @iopt: the table
+ * @start: first IOVA
+ * @last: last IOVA, inclusive
+ * @owner: tag for iopt_remove_reserved_iova(), may be NULL
+ *
+ * Return: 0, -EADDRINUSE if the range holds a mapping or is allowed, or
+ * -ENOMEM.
+ */
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner)
+{
+	int rc;
+
+	down_write(&iopt->rwsem);
+	rc = __iopt_reserve_iova(iopt, start, last, owner);
+	up_write(&iopt->rwsem);
+	return rc;
+}
+
+static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	struct interval_tree_node *node;
+	struct interval_tree_node *next;
+
+	lockdep_assert_held_write(&iopt->rwsem);
+	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+					     ULONG_MAX);
+	     node; node = next) {
+		struct iopt_reserved *reserved =
+			container_of(node, struct iopt_reserved, node);
+
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		if (reserved->owner != owner)
+			continue;
+		interval_tree_remove(node, &iopt->reserved_itree);
+		kfree(reserved);
+	}
+}
+
+/**
+ * iopt_remove_reserved_iova - drop every reservation of one owner
+ * @iopt: the table
+ * @owner: the owner given to iopt_reserve_iova()
+ */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	down_write(&iopt->rwsem);
+	__iopt_remove_reserved_iova(iopt, owner);
+	up_write(&iopt->rwsem);
+}
+
+/**
+ * iopt_set_allowed - replace the allowed ranges
+ * @iopt: the table
+ * @allowed_iova: tree of struct iopt_allowed, not overlapping; on success it
+ *                is swapped with the old list, which the caller frees
+ *
+ * Return: 0 or -EADDRINUSE if a new range is reserved in part.
+ */
+int iopt_set_allowed(struct io_pagetable *iopt,
+		     struct rb_root_cached *allowed_iova)
+{
+	struct interval_tree_node *node;
+	struct rb_root_cached old;
+
+	down_write(&iopt->rwsem);
+	for (node = interval_tree_iter_first(allowed_iova, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (interval_tree_iter_first(&iopt->reserved_itree,
+					     node->start, node->last)) {
+			up_write(&iopt->rwsem);
+			return -EADDRINUSE;
+		}
+	}
+	old = iopt->allowed_itree;
+	iopt->allowed_itree = *allowed_iova;
+	*allowed_iova = old;
+	up_write(&iopt->rwsem);
+	return 0;
+}
+
+/*
+ * The alignment automatic IOVA gets: that of the length's lowest set bit,
+ * but no more than the user address has (more would buy no larger pages),
+ * and no less than the table requires.
+ */
+static unsigned long iopt_auto_alignment(struct io_pagetable *iopt,
+					 unsigned long uptr,
+					 unsigned long length)
+{
+	unsigned long align = 1UL << __ffs(length);
+
+	if (uptr)
+		align = min(align, 1UL << __ffs(uptr));
+	align = min_t(unsigned long, align, SZ_1G);
+	return max(align, iopt->iova_alignment);
+}
+
+static bool iopt_find_in_range(struct io_pagetable *iopt, unsigned long first,
+			       unsigned long last, unsigned long length,
+			       unsigned long align, unsigned long *iova)
+{
+	struct iopt_span area_span;
+	struct iopt_span resv_span;
+
+	for_each_iopt_span(&area_span, &iopt->area_itree, first, last) {
+		if (area_span.used)
+			continue;
+		for_each_iopt_span(&resv_span, &iopt->reserved_itree,
+				   area_span.start, area_span.last) {
+			if (resv_span.used)
+				continue;
+			if (iopt_fit_in_hole(resv_span.start, resv_span.last,
+					     length, align, iova))
+				return true;
+		}
+	}
+	return false;
+}
+
+/**
+ * iopt_alloc_iova - choose IOVA for a new mapping
+ * @iopt: the table, locked
+ * @iova: returns the chosen IOVA
+ * @uptr: user address of the mapping's first byte, for its alignment
+ * @length: bytes, not 0
+ *
+ * Picks the lowest suitably aligned range that is free of areas and
+ * reservations, inside the allowed ranges if there are any.
+ *
+ * Return: 0 or -ENOSPC.
+ */
+int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+		    unsigned long uptr, unsigned long length)
+{
+	unsigned long align = iopt_auto_alignment(iopt, uptr, length);
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&iopt->rwsem);
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return iopt_find_in_range(iopt, 0, ULONG_MAX, length, align,
+					  iova) ? 0 : -ENOSPC;
+	for (node = interval_tree_iter_first(&iopt->allowed_itree, 0,
+					     ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		if (iopt_find_in_range(iopt, node->start, node->last, length,
+				       align, iova))
+			return 0;
+	return -ENOSPC;
+}
+
+/*
+ * One piece of a new mapping: a byte range of a pages object. MAP makes
+ * one; COPY one per source area it spans.
+ */
+struct iopt_piece {
+	struct list_head next;
+	struct iopt_pages *pages;
+	unsigned long pages_off;
+	unsigned long length;
+};
+
+static void iopt_free_pieces(struct list_head *pieces)
+{
+	struct iopt_piece *piece;
+	struct iopt_piece *tmp;
+
+	list_for_each_entry_safe(piece, tmp, pieces, next) {
+		iopt_put_pages(piece->pages);
+		list_del(&piece->next);
+		kfree(piece);
+	}
+}
+
+static int iopt_check_fixed(struct io_pagetable *iopt, unsigned long iova,
+			    unsigned long length)
+{
+	unsigned long last;
+
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (interval_tree_iter_first(&iopt->reserved_itree, iova, last))
+		return -EINVAL;
+	if (interval_tree_iter_first(&iopt->area_itree, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/*
+ * Insert the pieces as consecutive areas starting at *@iova (or at an IOVA
+ * chosen here) and fill them into the table's domains. All or nothing.
+ */
+static int iopt_map_pieces(struct io_pagetable *iopt, unsigned long *iova,
+			   struct list_head *pieces, unsigned long length,
+			   int iommu_prot, unsigned int flags)
+{
+	struct iopt_piece *first =
+		list_first_entry(pieces, struct iopt_piece, next);
+	unsigned long uptr = first->pages->uptr + first->pages_off;
+	struct iopt_area **areas;
+	struct iopt_piece *piece;
+	unsigned int nareas = 0;
+	unsigned long cur;
+	int rc;
+
+	list_for_each_entry(piece, pieces, next)
+		nareas++;
+	areas = kcalloc(nareas, sizeof(*areas), GFP_KERNEL);
+	if (!areas)
+		return -ENOMEM;
+	nareas = 0;
+
+	down_write(&iopt->rwsem);
+	if (flags & IOMMU_IOAS_MAP_FIXED_IOVA)
+		rc = iopt_check_fixed(iopt, *iova, length);
+	else
+		rc = iopt_alloc_iova(iopt, iova, uptr, length);
+	if (rc)
+		goto out_unlock;
+
+	cur = *iova;
+	list_for_each_entry(piece, pieces, next) {
+		struct iopt_area *area;
+
+		if ((cur | piece->length | piece->pages_off) &
+		    (iopt->iova_alignment - 1)) {
+			rc = -EINVAL;
+			goto out_unwind;
+		}
+		area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+		if (!area) {
+			rc = -ENOMEM;
+			goto out_unwind;
+		}
+		kref_get(&piece->pages->kref);
+		area->pages = piece->pages;
+		area->pages_off = piece->pages_off;
+		area->iopt = iopt;
+		area->iommu_prot = iommu_prot;
+		area->node.start = cur;
+		area->node.last = cur + piece->length - 1;
+		interval_tree_insert(&area->node, &iopt->area_itree);
+		iommufd_stat_add(IOMMUFD_STAT_AREAS, 1);
+		areas[nareas++] = area;
+
+		if (iopt->ndomains) {
+			rc = iopt_area_fill_domains(area, iopt->domains,
+						    iopt->ndomains);
+			if (rc)
+				goto out_unwind;
+		}
+		cur += piece->length;
+	}
+	rc = 0;
+	goto out_unlock;
+
+out_unwind:
+	while (nareas)
+		iopt_remove_area(iopt, areas[--nareas]);
+out_unlock:
+	up_write(&iopt->rwsem);
+	kfree(areas);
+	return rc;
+}
+
+/**
+ * iopt_map_user_pages - map user memory into an io_pagetable
+ * @iopt: the table
+ * @iova: in: the IOVA with IOMMU_IOAS_MAP_FIXED_IOVA; out: the IOVA used
+ * @uptr: user address of the memory, any byte alignment
+ * @length: bytes to map, not 0
+ * @iommu_prot: IOMMU_READ/IOMMU_WRITE
+ * @flags: IOMMU_IOAS_MAP_FIXED_IOVA or 0
+ * @account_mode: how pinning the memory is charged
+ *
+ * Return: 0 or a negative errno; on failure nothing was mapped or pinned.
+ */
+int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
+			void __user *uptr, unsigned long length, int iommu_prot,
+			unsigned int flags, u8 account_mode)
+{
+	struct iopt_piece piece = {};
+	LIST_HEAD(pieces);
+	int rc;
+
+	piece.pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE,
+				       account_mode);
+	if (IS_ERR(piece.pages))
+		return PTR_ERR(piece.pages);
+	piece.pages_off = (unsigned long)uptr - piece.pages->uptr;
+	piece.length = length;
+	list_add(&piece.next, &pieces);
+	rc = iopt_map_pieces(iopt, iova, &pieces, length, iommu_prot, flags);
+	iopt_put_pages(piece.pages);
+	return rc;
+}
+
+/* Collect the pieces of the source areas covering [start, last]. */
+static int iopt_collect_pieces(struct io_pagetable *iopt, unsigned long start,
+			       unsigned long last, bool writable,
+			       struct list_head *pieces)
+{
+	struct interval_tree_node *node;
+	unsigned long expect = start;
+	bool covered = false;
+
+	down_read(&iopt->rwsem);
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+		struct iopt_piece *piece;
+		unsigned long piece_last = min(node->last, last);
+
+		if (node->start > expect)
+			break;
+		if (writable && !area->pages->writable) {
+			up_read(&iopt->rwsem);
+			return -EPERM;
+		}
+		piece = kzalloc(sizeof(*piece), GFP_KERNEL);
+		if (!piece) {
+			up_read(&iopt->rwsem);
+			return -ENOMEM;
+		}
+		kref_get(&area->pages->kref);
+		piece->pages = area->pages;
+		piece->pages_off = area->pages_off + (expect - node->start);
+		piece->length = piece_last - expect + 1;
+		list_add_tail(&piece->next, pieces);
+		if (piece_last == last) {
+			covered = true;
+			break;
+		}
+		expect = piece_last + 1;
+	}
+	up_read(&iopt->rwsem);
+	return covered ? 0 : -ENOENT;
+}
+
+/**
+ * iopt_copy - map memory that is mapped in one table into another
+ * @dst: the table to map into
+ * @src: the table to copy from, may be @dst
+ * @dst_iova: in: the IOVA with IOMMU_IOAS_MAP_FIXED_IOVA; out: the IOVA used
+ * @src_iova: first IOVA of the source range
+ * @length: bytes, not 0
+ * @iommu_prot: IOMMU_READ/IOMMU_WRITE of the new mapping
+ * @flags: IOMMU_IOAS_MAP_FIXED_IOVA or 0
+ *
+ * The new areas share the source's pages objects, so nothing is pinned
+ * twice. The source range must be mapped without holes.
+ *
+ * Return: 0, -ENOENT for a hole, -EPERM to write read-only memory, or an
+ * error of the mapping.
+ */
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long *dst_iova, unsigned long src_iova,
+	      unsigned long length, int iommu_prot, unsigned int flags)
+{
+	unsigned long src_last;
+	LIST_HEAD(pieces);
+	int rc;
+
+	if (check_add_overflow(src_iova, length - 1, &src_last))
+		return -EOVERFLOW;
+	rc = iopt_collect_pieces(src, src_iova, src_last,
+				 iommu_prot & IOMMU_WRITE, &pieces);
+	if (!rc)
+		rc = iopt_map_pieces(dst, dst_iova, &pieces, length,
+				     iommu_prot, flags);
+	iopt_free_pieces(&pieces);
+	return rc;
+}
+
+static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+			    unsigned long last, unsigned long *unmapped,
+			    bool need_any)
+{
+	struct interval_tree_node *node;
+	unsigned long total = 0;
+
+	down_write(&iopt->rwsem);
+	/* Whole areas only: check everything before removing anything. */
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last)) {
+		if (node->start < start || node->last > last) {
+			up_write(&iopt->rwsem);
+			return -ENOENT;
+		}
+	}
+	while ((node = interval_tree_iter_first(&iopt->area_itree, start,
+						last))) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+
+		total += iopt_area_length(area);
+		iopt_remove_area(iopt, area);
+		need_any = false;
+	}
+	up_write(&iopt->rwsem);
+	if (need_any)
+		return -ENOENT;
+	if (unmapped)
+		*unmapped = total;
+	return 0;
+}
+
+/**
+ * iopt_unmap_iova - unmap every area inside an IOVA range
+ * @iopt: the table
+ * @iova: first IOVA
+ * @length: bytes, not 0
+ * @unmapped: returns the bytes unmapped
+ *
+ * Return: 0; -ENOENT if an area is only partly inside the range (nothing is
+ * unmapped then) or if the range holds no area; -EOVERFLOW.
+ */
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_range(iopt, iova, last, unmapped, true);
+}
+
+/**
+ * iopt_unmap_all - unmap every area
+ * @iopt: the table
+ * @unmapped: returns the bytes unmapped, may be NULL
+ *
+ * Return: 0.
+ */
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+{
+	return iopt_unmap_range(iopt, 0, ULONG_MAX, unmapped, false);
+}
+
+static void iopt_each_area_undo(struct io_pagetable *iopt,
+				struct interval_tree_node *stop,
+				struct iommu_domain *domain)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node != stop; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+
+		if (iopt->ndomains)
+			iopt_area_unmap_domain(area, domain);
+		else
+			iopt_area_unfill_domains(area, &domain, 1);
+	}
+}
+
+/**
+ * iopt_table_add_domain - mirror the table into one more domain
+ * @iopt: the table
+ * @domain: an empty domain
+ *
+ * Reserves the IOVA outside the domain's aperture and maps every area into
+ * the domain, pinning the memory if this is the first domain.
+ *
+ * Return: 0; -EADDRINUSE if an area lies outside the aperture or is not
+ * aligned to the domain's smallest page, or if the aperture would cut into
+ * an allowed range; or an error of pinning and mapping.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain)
+{
+	unsigned long align = max(iopt->iova_alignment,
+				  iopt_domain_alignment(domain));
+	struct iommu_domain_geometry *geo = &domain->geometry;
+	struct interval_tree_node *node;
+	struct iommu_domain **domains;
+	int rc;
+
+	down_write(&iopt->rwsem);
+	if (!iopt_areas_aligned(iopt, align)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	domains = krealloc_array(iopt->domains, iopt->ndomains + 1,
+				 sizeof(*domains), GFP_KERNEL_ACCOUNT);
+	if (!domains) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	iopt->domains = domains;
+
+	if (geo->force_aperture) {
+		if (geo->aperture_start) {
+			rc = __iopt_reserve_iova(iopt, 0,
+						 geo->aperture_start - 1,
+						 domain);
+			if (rc)
+				goto out_reserved;
+		}
+		if (geo->aperture_end != ULONG_MAX) {
+			rc = __iopt_reserve_iova(iopt, geo->aperture_end + 1,
+						 ULONG_MAX, domain);
+			if (rc)
+				goto out_reserved;
+		}
+	}
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+
+		if (iopt->ndomains)
+			rc = iopt_area_copy_domain(area, area->storage_domain,
+						   domain);
+		else
+			rc = iopt_area_fill_domains(area, &domain, 1);
+		if (rc) {
+			iopt_each_area_undo(iopt, node, domain);
+			goto out_reserved;
+		}
+	}
+	iopt->domains[iopt->ndomains++] = domain;
+	iopt->iova_alignment = align;
+	up_write(&iopt->rwsem);
+	return 0;
+
+out_reserved:
+	__iopt_remove_reserved_iova(iopt, domain);
+out_unlock:
+	up_write(&iopt->rwsem);
+	return rc;
+}
+
+/**
+ * iopt_table_remove_domain - stop mirroring the table into a domain
+ * @iopt: the table
+ * @domain: a domain added by iopt_table_add_domain()
+ *
+ * Unmaps every area from the domain; if it was the last one, the memory is
+ * unpinned after it has been unmapped.
+ */
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain)
+{
+	struct interval_tree_node *node;
+	unsigned int i;
+
+	down_write(&iopt->rwsem);
+	for (i = 0; i != iopt->ndomains; i++)
+		if (iopt->domains[i] == domain)
+			break;
+	if (WARN_ON(i == iopt->ndomains))
+		goto out_unlock;
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+
+		if (iopt->ndomains == 1) {
+			iopt_area_unfill_domains(area, &domain, 1);
+			continue;
+		}
+		/* Read PFNs back from a domain that stays from now on. */
+		if (area->storage_domain == domain)
+			iopt_area_set_storage(area, iopt->domains[i ? 0 : 1]);
+		iopt_area_unmap_domain(area, domain);
+	}
+	memmove(&iopt->domains[i], &iopt->domains[i + 1],
+		(iopt->ndomains - i - 1) * sizeof(*iopt->domains));
+	iopt->ndomains--;
+	__iopt_remove_reserved_iova(iopt, domain);
+	iopt_recalc_alignment(iopt);
+out_unlock:
+	up_write(&iopt->rwsem);
+}
+
+/**
+ * iopt_set_large_pages - allow or forbid IOPTEs larger than PAGE_SIZE
+ * @iopt: the table
+ * @enable: allow them
+ *
+ * Forbidding them also makes PAGE_SIZE the minimum IOVA alignment.
+ *
+ * Return: 0; -EBUSY if the table has both domains and areas (their IOPTEs
+ * are already chosen); -EADDRINUSE if an area is not PAGE_SIZE aligned.
+ */
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+{
+	int rc = 0;
+
+	down_write(&iopt->rwsem);
+	if (iopt->disable_large_pages == !enable)
+		goto out_unlock;
+	if (iopt->ndomains && !RB_EMPTY_ROOT(&iopt->area_itree.rb_root)) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	if (!enable && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	iopt->disable_large_pages = !enable;
+	iopt_recalc_alignment(iopt);
+out_unlock:
+	up_write(&iopt->rwsem);
+	return rc;
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The io_pagetable: IOVA areas, the pages objects behind them, and the
+ * IOMMU domains they are mirrored into.
+ *
+ * Lock order (the only one in the subsystem; lockdep checks it):
+ *
+ *   io_pagetable.rwsem
+ *     -> iopt_pages.mutex
+ *       -> mm->mmap_lock (taken by pinning and by locked_vm accounting)
+ *         -> IOMMU driver locks (iommu_map()/iommu_unmap())
+ *
+ * The context's object xarray lock is a spinlock taken on its own, never
+ * around any of these. Two io_pagetables are never locked at the same
+ * time (COPY takes the source's lock, drops it, then takes the
+ * destination's), so one order covers every IOAS.
+ *
+ * The rwsem protects everything in the io_pagetable: its interval trees,
+ * its domain list, the alignment and every area's fields. Writers change
+ * mappings or domains; readers only look. The pages mutex protects the pages
+ * object's own state: which areas are filled (pinned and mapped) and the
+ * pin accounting; several io_pagetables can share one pages object after a
+ * COPY.
+ */
+#ifndef __IO_PAGETABLE_H
+#define __IO_PAGETABLE_H
+
+#include <linux/interval_tree.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <asm/page.h>
+
+struct iommu_domain;
+struct mm_struct;
+struct task_struct;
+struct user_struct;
+
+/**
+ * struct io_pagetable - the IOVA map of an IOAS
+ * @rwsem: see the lock order above
+ * @area_itree: struct iopt_area by IOVA; areas never overlap
+ * @allowed_itree: struct iopt_allowed, the ranges userspace asked to keep
+ * @reserved_itree: struct iopt_reserved, IOVA nothing may be mapped at;
+ *                  entries may overlap
+ * @domains: the domains mirroring the areas; domains[0] is the storage
+ *           domain that pinned PFNs are read back from
+ * @ndomains: entries in @domains
+ * @iova_alignment: alignment of IOVA, length and user address of every
+ *                  area: the smallest page of the domains, PAGE_SIZE if
+ *                  large pages are disabled, else 1
+ * @disable_large_pages: map every page with its own IOPTE
+ */
+struct io_pagetable {
+	struct rw_semaphore rwsem;
+	struct rb_root_cached area_itree;
+	struct rb_root_cached allowed_itree;
+	struct rb_root_cached reserved_itree;
+	struct iommu_domain **domains;
+	unsigned int ndomains;
+	unsigned long iova_alignment;
+	bool disable_large_pages;
+};
+
+/**
+ * struct iopt_area - one mapping made by MAP or COPY
+ * @node: IOVA range in &io_pagetable.area_itree
+ * @pages_node: index range of the pages it uses, in
+ *              &iopt_pages.filled_itree while the area is filled
+ * @iopt: the io_pagetable the area belongs to
+ * @pages: the pinned-memory object behind the area (holds a reference)
+ * @pages_off: byte offset of the area's first byte from the start of the
+ *             first page of @pages
+ * @storage_domain: the domain PFNs are read back from while filled;
+ *                  changed only with &iopt_pages.mutex held
+ * @iommu_prot: IOMMU_READ/IOMMU_WRITE
+ * @filled: the area is pinned and mapped into every domain of @iopt
+ */
+struct iopt_area {
+	struct interval_tree_node node;
+	struct interval_tree_node pages_node;
+	struct io_pagetable *iopt;
+	struct iopt_pages *pages;
+	unsigned long pages_off;
+	struct iommu_domain *storage_domain;
+	int iommu_prot;
+	bool filled;
+};
+
+/**
+ * struct iopt_pages - user memory mapped by one IOMMU_IOAS_MAP
+ * @kref: areas referencing it, plus transient users
+ * @mutex: see the lock order above
+ * @uptr: page-aligned user address of the first page
+ * @npages: number of pages
+ * @writable: pinned for writing
+ * @account_mode: enum iommufd_account_mode at the time of the MAP
+ * @no_limit: the mapping task had CAP_IPC_LOCK
+ * @source_mm: the mm the memory belongs to (mmgrab'ed)
+ * @source_task: the task whose RLIMIT_MEMLOCK applies (referenced)
+ * @source_user: the user_struct charged in user mode (referenced)
+ * @npinned: pages pinned and charged now
+ * @filled_itree: filled areas by page index (&iopt_area.pages_node); a page
+ *                is pinned exactly when some filled area covers it
+ */
+struct iopt_pages {
+	struct kref kref;
+	struct mutex mutex; /* see the lock order at the top */
+	unsigned long uptr;
+	unsigned long npages;
+	bool writable;
+	u8 account_mode;
+	bool no_limit;
+	struct mm_struct *source_mm;
+	struct task_struct *source_task;
+	struct user_struct *source_user;
+	unsigned long npinned;
+	struct rb_root_cached filled_itree;
+};
+
+/**
+ * struct iopt_span - a walk over the used and unused stretches of a range
+ * @start: first index of the current stretch
+ * @last: last index of the current stretch, inclusive
+ * @used: the current stretch is covered by nodes of the tree
+ * @done: the walk is over; the other fields are meaningless
+ * @itree: the tree walked
+ * @range_last: last index of the walked range
+ *
+ * The nodes of @itree may overlap and touch; a used stretch is a maximal
+ * run of indexes that some node covers, an unused stretch a maximal run no
+ * node covers. Stretches alternate and together cover the range exactly.
+ * Nothing overflows when the range ends at ULONG_MAX.
+ */
+struct iopt_span {
+	unsigned long start;
+	unsigned long last;
+	bool used;
+	bool done;
+	struct rb_root_cached *itree;
+	unsigned long range_last;
+};
+
+void iopt_span_first(struct iopt_span *span, struct rb_root_cached *itree,
+		     unsigned long first, unsigned long last);
+void iopt_span_next(struct iopt_span *span);
+
+#define for_each_iopt_span(span, itree, first, last)                           \
+	for (iopt_span_first(span, itree, first, last); !(span)->done;         \
+	     iopt_span_next(span))
+
+bool iopt_fit_in_hole(unsigned long hole_start, unsigned long hole_last,
+		      unsigned long length, unsigned long align,
+		      unsigned long *iova);
+
+/**
+ * struct pfn_batch - PFNs collected as runs of contiguous frames
+ * @pfns: first PFN of each run
+ * @npfns: length of each run
+ * @capacity: entries of @pfns and @npfns
+ * @nruns: runs in use
+ * @total: PFNs in all runs
+ */
+struct pfn_batch {
+	unsigned long *pfns;
+	u32 *npfns;
+	unsigned int capacity;
+	unsigned int nruns;
+	unsigned long total;
+};
+
+void pfn_batch_init(struct pfn_batch *batch, unsigned long *pfns, u32 *npfns,
+		    unsigned int capacity);
+bool pfn_batch_add(struct pfn_batch *batch, unsigned long pfn);
+unsigned long pfn_batch_pfn_at(struct pfn_batch *batch, unsigned long index);
+
+static inline void pfn_batch_clear(struct pfn_batch *batch)
+{
+	batch->nruns = 0;
+	batch->total = 0;
+}
+
+/* io_pagetable.c */
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);
+int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
+			void __user *uptr, unsigned long length, int iommu_prot,
+			unsigned int flags, u8 account_mode);
+int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+		    unsigned long uptr, unsigned long length);
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long *dst_iova, unsigned long src_iova,
+	      unsigned long length, int iommu_prot, unsigned int flags);
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+int iopt_set_allowed(struct io_pagetable *iopt,
+		     struct rb_root_cached *allowed_iova);
+void iopt_free_allowed(struct rb_root_cached *itree);
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain);
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+
+/**
+ * struct iopt_allowed - one range of &io_pagetable.allowed_itree
+ * @node: the range
+ */
+struct iopt_allowed {
+	struct interval_tree_node node;
+};
+
+/**
+ * struct iopt_reserved - one range of &io_pagetable.reserved_itree
+ * @node: the range
+ * @owner: who reserved it (a domain, a device), NULL for tests
+ */
+struct iopt_reserved {
+	struct interval_tree_node node;
+	void *owner;
+};
+
+/* pages.c */
+struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
+				    bool writable, u8 account_mode);
+void iopt_release_pages(struct kref *kref);
+static inline void iopt_put_pages(struct iopt_pages *pages)
+{
+	kref_put(&pages->kref, iopt_release_pages);
+}
+
+int iopt_area_fill_domains(struct iopt_area *area,
+			   struct iommu_domain **domains,
+			   unsigned int ndomains);
+void iopt_area_unfill_domains(struct iopt_area *area,
+			      struct iommu_domain **domains,
+			      unsigned int ndomains);
+int iopt_area_copy_domain(struct iopt_area *area, struct iommu_domain *src,
+			  struct iommu_domain *dst);
+void iopt_area_unmap_domain(struct iopt_area *area,
+			    struct iommu_domain *domain);
+void iopt_area_set_storage(struct iopt_area *area,
+			   struct iommu_domain *domain);
+
+static inline unsigned long iopt_area_length(struct iopt_area *area)
+{
+	return area->node.last - area->node.start + 1;
+}
+
+/* Index in the pages object of the area's first and last page. */
+static inline unsigned long iopt_area_first_index(struct iopt_area *area)
+{
+	return area->pages_off >> PAGE_SHIFT;
+}
+
+static inline unsigned long iopt_area_last_index(struct iopt_area *area)
+{
+	return (area->pages_off + iopt_area_length(area) - 1) >> PAGE_SHIFT;
+}
+
+#endif

@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pages: pinning user memory once and programming it into IOMMU domains.
+ *
+ * Theory of operation
+ * -------------------
+ * A struct iopt_pages stands for the user memory of one IOMMU_IOAS_MAP,
+ * as whole pages. Areas (io_pagetable.c) point at byte ranges of it; COPY
+ * makes more areas on the same pages object, in the same or another IOAS.
+ *
+ * Memory is pinned only while a domain needs it. An area is "filled" when
+ * its IOAS has at least one domain: then every page it covers is pinned and
+ * mapped into all of the IOAS's domains. The pages object keeps its filled
+ * areas in filled_itree, by page index, and that tree is the whole pin
+ * state: a page is pinned, exactly once, iff a filled area covers it. So
+ *
+ *  - filling an area pins only the pages no other filled area covers; for
+ *    the others it reads the PFN back from that area's storage domain
+ *    (iommu_iova_to_phys()) instead of pinning again;
+ *  - unfilling an area reads the PFNs back from its storage domain,
+ *    unmaps the area from every domain (iommu_unmap() flushes the IOTLB
+ *    before returning), and only then unpins the pages no other filled area
+ *    covers.
+ *
+ * No array of PFNs is kept while domains hold them. Work goes through a
+ * struct pfn_batch, which stores PFNs as runs of contiguous frames, so each
+ * run becomes one iommu_map() call and the IOMMU core picks the largest page
+ * sizes the domain supports (unless the IOAS disabled large pages, when
+ * every page is mapped on its own). A batch ends only where the next PFN is
+ * not contiguous, so no IOPTE ever straddles two batches, and unmapping a
+ * batch's IOVA never takes more than the batch.
+ *
+ * Every pinned page is charged once, when pinned: to the user's or the
+ * mm's locked_vm (enum iommufd_account_mode) against RLIMIT_MEMLOCK of the
+ * task that made the mapping, and to mm->pinned_vm.
+ *
+ * Locking: the caller holds the io_pagetable rwsem; filling and unfilling
+ * take the pages mutex, see io_pagetable.h for the order.
+ */
+#include <linux/err.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/slab.h>
+
+#include "iommufd_private.h"
+
+/* Entries of the temporary arrays used while pinning and mapping. */
+#define IOPT_TEMP_ENTRIES 1024
+#define IOPT_TEMP_ENTRY_BYTES                                                  \
+	(sizeof(unsigned long) + sizeof(u32) + sizeof(struct page *))
+
+/**
+ * pfn_batch_init - start an empty batch on caller-provided arrays
+ * @batch: the batch
+ * @pfns: room for @capacity run starts
+ * @npfns: room for @capacity run lengths
+ * @capacity: number of runs the batch can hold, at least 1
+ */
+void pfn_batch_init(struct pfn_batch *batch, unsigned long *pfns, u32 *npfns,
+		    unsigned int capacity)
+{
+	batch->pfns = pfns;
+	batch->npfns = npfns;
+	batch->capacity = capacity;
+	pfn_batch_clear(batch);
+}
+
+/**
+ * pfn_batch_add - append one PFN
+ * @batch: the batch
+ * @pfn: the PFN, following the previously added one in index order
+ *
+ * A PFN that continues the last run extends it; otherwise it starts a new
+ * run, if there is room.
+ *
+ * Return: false if the batch is full and @pfn was not added.
+ */
+bool pfn_batch_add(struct pfn_batch *batch, unsigned long pfn)
+{
+	if (batch->nruns) {
+		unsigned int last = batch->nruns - 1;
+
+		if (batch->pfns[last] + batch->npfns[last] == pfn &&
+		    batch->npfns[last] != U32_MAX) {
+			batch->npfns[last]++;
+			batch->total++;
+			return true;
+		}
+	}
+	if (batch->nruns == batch->capacity)
+		return false;
+	batch->pfns[batch->nruns] = pfn;
+	batch->npfns[batch->nruns] = 1;
+	batch->nruns++;
+	batch->total++;
+	return true;
+}
+
+/**
+ * pfn_batch_pfn_at - the PFN at a position of the batch
+ * @batch: the batch
+ * @index: position, counting every PFN added, below &pfn_batch.total
+ *
+ * Return: the PFN.
+ */
+unsigned long pfn_batch_pfn_at(struct pfn_batch *batch, unsigned long index)
+{
+	unsigned int run;
+
+	for (run = 0; run != batch->nruns; run++) {
+		if (index < batch->npfns[run])
+			return batch->pfns[run] + index;
+		index -= batch->npfns[run];
+	}
+	WARN_ON(1);
+	return 0;
+}
+
+/* The temporary state of one fill, unfill or copy. */
+struct iopt_work {
+	struct iopt_area *area;
+	struct pfn_batch batch;
+	/* page index of the batch's first PFN */
+	unsigned long batch_index;
+	struct page **upages;
+	unsigned int capacity;
+};
+
+static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
+{
+	size_t bytes = iommufd_test_temp_limit(IOPT_TEMP_ENTRIES *
+					       IOPT_TEMP_ENTRY_BYTES);
+	unsigned int capacity = max_t(size_t, bytes / IOPT_TEMP_ENTRY_BYTES, 1);
+	unsigned long *pfns;
+	u32 *npfns;
+
+	work->area = area;
+	work->capacity = capacity;
+	pfns = kmalloc_array(capacity, sizeof(*pfns), GFP_KERNEL);
+	npfns = kmalloc_array(capacity, sizeof(*npfns), GFP_KERNEL);
+	work->upages = kmalloc_array(capacity, sizeof(*work->upages),
+				     GFP_KERNEL);
+	if (!pfns || !npfns || !work->upages) {
+		kfree(pfns);
+		kfree(npfns);
+		kfree(work->upages);
+		return -ENOMEM;
+	}
+	pfn_batch_init(&work->batch, pfns, npfns, capacity);
+	return 0;
+}
+
+static void iopt_work_destroy(struct iopt_work *work)
+{
+	kfree(work->batch.pfns);
+	kfree(work->batch.npfns);
+	kfree(work->upages);
+}
+
+/* IOVA of the first and last byte of page @index inside @area. */
+static unsigned long iopt_index_iova(struct iopt_area *area,
+				     unsigned long index)
+{
+	unsigned long first = iopt_area_first_index(area);
+
+	if (index == first)
+		return area->node.start;
+	return area->node.start +
+	       (((index - first) << PAGE_SHIFT) - offset_in_page(area->pages_off));
+}
+
+static unsigned long iopt_index_last_iova(struct iopt_area *area,
+					  unsigned long index)
+{
+	unsigned long first = iopt_area_first_index(area);
+
+	if (index == iopt_area_last_index(area))
+		return area->node.last;
+	return area->node.start +
+	       (((index - first + 1) << PAGE_SHIFT) -
+		offset_in_page(area->pages_off)) - 1;
+}
+
+/* Bytes of page @index that come before the area's first byte in it. */
+static unsigned long iopt_index_page_offset(struct iopt_area *area,
+					    unsigned long index)
+{
+	if (index == iopt_area_first_index(area))
+		return offset_in_page(area->pages_off);
+	return 0;
+}
+
+static unsigned long iopt_read_pfn(struct iopt_area *area,
+				   struct iommu_domain *domain,
+				   unsigned long index)
+{
+	phys_addr_t phys = iommu_iova_to_phys(domain,
+					      iopt_index_iova(area, index));
+
+	WARN_ON(!phys);
+	return PHYS_PFN(phys);
+}
+
+/* Map [iova, iova + length) to phys, page by page if large pages are off. */
+static int iopt_map_range(struct iopt_area *area, struct iommu_domain *domain,
+			  unsigned long iova, phys_addr_t phys,
+			  unsigned long length)
+{
+	unsigned long done = 0;
+	int rc;
+
+	if (!area->iopt->disable_large_pages)
+		return iommu_map(domain, iova, phys, length, area->iommu_prot);
+
+	while (done != length) {
+		unsigned long chunk = min(length - done,
+					  PAGE_SIZE - offset_in_page(iova + done));
+
+		rc = iommu_map(domain, iova + done, phys + done, chunk,
+			       area->iommu_prot);
+		if (rc) {
+			if (done)
+				iommu_unmap(domain, iova, done);
+			return rc;
+		}
+		done += chunk;
+	}
+	return 0;
+}
+
+static void iopt_unmap_iova_range(struct iommu_domain *domain,
+				  unsigned long iova, unsigned long last)
+{
+	size_t size = last - iova + 1;
+	size_t unmapped;
+
+	unmapped = iommu_unmap(domain, iova, size);
+	WARN_ON(unmapped != size);
+}
+
+/*
+ * Map the batch, which holds the PFNs of pages work->batch_index and
+ * onwards, into every domain. On failure nothing of the batch stays mapped.
+ */
+static int iopt_map_batch(struct iopt_work *work,
+			  struct iommu_domain **domains, unsigned int ndomains)
+{
+	struct iopt_area *area = work->area;
+	unsigned long index = work->batch_index;
+	unsigned long batch_iova = iopt_index_iova(area, index);
+	unsigned long iova = batch_iova;
+	unsigned long last = batch_iova;
+	unsigned int run;
+	unsigned int i = 0;
+	unsigned int j;
+	int rc = 0;
+
+	for (run = 0; run != work->batch.nruns; run++) {
+		phys_addr_t phys = PFN_PHYS(work->batch.pfns[run]) +
+				   iopt_index_page_offset(area, index);
+
+		iova = iopt_index_iova(area, index);
+		last = iopt_index_last_iova(area,
+					    index + work->batch.npfns[run] - 1);
+		for (i = 0; i != ndomains; i++) {
+			rc = iopt_map_range(area, domains[i], iova, phys,
+					    last - iova + 1);
+			if (rc)
+				goto err_unmap;
+		}
+		index += work->batch.npfns[run];
+	}
+	return 0;
+
+err_unmap:
+	/*
+	 * Domains before the failed one hold the batch up to the failed run
+	 * included, the others up to the run before it. iommu_map() undid
+	 * its own partial work.
+	 */
+	for (j = 0; j != ndomains; j++) {
+		if (j < i)
+			iopt_unmap_iova_range(domains[j], batch_iova, last);
+		else if (iova != batch_iova)
+			iopt_unmap_iova_range(domains[j], batch_iova, iova - 1);
+	}
+	return rc;
+}
+
+static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+{
+	int rc;
+
+	if (pages->account_mode == IOMMUFD_ACCOUNT_USER) {
+		struct user_struct *user = pages->source_user;
+		unsigned long limit =
+			task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >>
+			PAGE_SHIFT;
+		long cur = atomic_long_read(&user->locked_vm);
+
+		do {
+			if (!pages->no_limit && cur + npages > limit)
+				return -ENOMEM;
+		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
+						  cur + npages));
+	} else {
+		mmap_write_lock(pages->source_mm);
+		rc = __account_locked_vm(pages->source_mm, npages, true,
+					 pages->source_task, pages->no_limit);
+		mmap_write_unlock(pages->source_mm);
+		if (rc)
+			return rc;
+	}
+	atomic64_add(npages, &pages->source_mm->pinned_vm);
+	pages->npinned += npages;
+	iommufd_stat_add(IOMMUFD_STAT_PINNED_PAGES, npages);
+	return 0;
+}
+
+static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
+{
+	if (pages->account_mode == IOMMUFD_ACCOUNT_USER) {
+		atomic_long_sub(npages, &pages->source_user->locked_vm);
+	} else {
+		mmap_write_lock(pages->source_mm);
+		__account_locked_vm(pages->source_mm, npages, false,
+				    pages->source_task, true);
+		mmap_write_unlock(pages->source_mm);
+	}
+	atomic64_sub(npages, &pages->source_mm->pinned_vm);
+	WARN_ON(pages->npinned < npages);
+	pages->npinned -= npages;
+	iommufd_stat_add(IOMMUFD_STAT_PINNED_PAGES, -(long)npages);
+}
+
+/* Unpin and uncharge frames [pfn, pfn + npfns), which are contiguous. */
+static void iopt_pages_unpin_run(struct iopt_pages *pages, unsigned long pfn,
+				 unsigned long npfns)
+{
+	unpin_user_page_range_dirty_lock(pfn_to_page(pfn), npfns,
+					 pages->writable);
+	iopt_pages_uncharge(pages, npfns);
+}
+
+/* Unpin the pages [first, last] of the batch (which starts at batch_index). */
+static void iopt_unpin_batch_range(struct iopt_work *work,
+				   struct iopt_pages *pages,
+				   unsigned long first, unsigned long last)
+{
+	unsigned long index = work->batch_index;
+	unsigned int run;
+
+	for (run = 0; run != work->batch.nruns && index <= last; run++) {
+		unsigned long run_last = index + work->batch.npfns[run] - 1;
+		unsigned long from = max(index, first);
+		unsigned long to = min(run_last, last);
+
+		if (from <= to)
+			iopt_pages_unpin_run(pages,
+					     work->batch.pfns[run] + from - index,
+					     to - from + 1);
+		index = run_last + 1;
+	}
+}
+
+/* Pin @npages pages starting at page @index; returns how many or -errno. */
+static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
+			   unsigned long npages, struct page **upages)
+{
+	unsigned long uptr = pages->uptr + (index << PAGE_SHIFT);
+	unsigned int flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
+	struct mm_struct *mm = pages->source_mm;
+	long rc;
+
+	if (current->mm == mm) {
+		rc = pin_user_pages_fast(uptr, npages, flags, upages);
+	} else {
+		if (!mmget_not_zero(mm))
+			return -EFAULT;
+		mmap_read_lock(mm);
+		rc = pin_user_pages_remote(mm, uptr, npages, flags, upages,
+					   NULL, NULL);
+		mmap_read_unlock(mm);
+		mmput(mm);
+	}
+	if (rc == 0)
+		return -EFAULT;
+	return rc;
+}
+
+/*
+ * Unmap pages [first, last] of the area from every domain and unpin those
+ * no other filled area covers. The area must not be in filled_itree; PFNs
+ * are read from domains[0].
+ */
+static void iopt_unfill_range(struct iopt_work *work,
+			      struct iommu_domain **domains,
+			      unsigned int ndomains, unsigned long first,
+			      unsigned long last)
+{
+	struct iopt_area *area = work->area;
+	struct iopt_pages *pages = area->pages;
+	unsigned long index = first;
+	struct iopt_span span;
+	unsigned int i;
+
+	lockdep_assert_held(&pages->mutex);
+	while (index <= last) {
+		unsigned long chunk_last;
+
+		pfn_batch_clear(&work->batch);
+		work->batch_index = index;
+		while (index <= last &&
+		       pfn_batch_add(&work->batch,
+				     iopt_read_pfn(area, domains[0], index)))
+			index++;
+		chunk_last = index - 1;
+
+		for (i = 0; i != ndomains; i++)
+			iopt_unmap_iova_range(domains[i],
+					      iopt_index_iova(area,
+							      work->batch_index),
+					      iopt_index_last_iova(area,
+								   chunk_last));
+		for_each_iopt_span(&span, &pages->filled_itree,
+				   work->batch_index, chunk_last)
+			if (!span.used)
+				iopt_unpin_batch_range(work, pages, span.start,
+						       span.last);
+	}
+}
+
+/*
+ * Collect PFNs of pages [first, last] that other filled areas hold, read
+ * from their storage domains, and map them.
+ */
+static int iopt_fill_borrowed(struct iopt_work *work,
+			      struct iommu_domain **domains,
+			      unsigned int ndomains, unsigned long first,
+			      unsigned long last, unsigned long *mapped_end)
+{
+	struct iopt_pages *pages = work->area->pages;
+	unsigned long index;
+	int rc;
+
+	pfn_batch_clear(&work->batch);
+	work->batch_index = first;
+	for (index = first; index <= last; index++) {
+		struct interval_tree_node *node;
+		struct iopt_area *other;
+		unsigned long pfn;
+
+		node = interval_tree_iter_first(&pages->filled_itree, index,
+						index);
+		other = container_of(node, struct iopt_area, pages_node);
+		pfn = iopt_read_pfn(other, other->storage_domain, index);
+		if (pfn_batch_add(&work->batch, pfn))
+			continue;
+		rc = iopt_map_batch(work, domains, ndomains);
+		if (rc)
+			return rc;
+		*mapped_end = index;
+		pfn_batch_clear(&work->batch);
+		work->batch_index = index;
+		pfn_batch_add(&work->batch, pfn);
+	}
+	rc = iopt_map_batch(work, domains, ndomains);
+	if (rc)
+		return rc;
+	*mapped_end = last + 1;
+	return 0;
+}
+
+static void iopt_unpin_batch(struct iopt_work *work, struct iopt_pages *pages)
+{
+	unsigned int run;
+
+	for (run = 0; run != work->batch.nruns; run++)
+		iopt_pages_unpin_run(pages, work->batch.pfns[run],
+				     work->batch.npfns[run]);
+	pfn_batch_clear(&work->batch);
+}
+
+/* Pin pages [first, last], which no filled area covers, and map them. */
+static int iopt_fill_pinned(struct iopt_work *work,
+			    struct iommu_domain **domains,
+			    unsigned int ndomains, unsigned long first,
+			    unsigned long last, unsigned long *mapped_end)
+{
+	struct iopt_pages *pages = work->area->pages;
+	unsigned long index = first;
+	long npinned;
+	long i;
+	int rc;
+
+	pfn_batch_clear(&work->batch);
+	work->batch_index = first;
+	while (index <= last) {
+		npinned = iopt_pages_pin(pages, index,
+					 min_t(unsigned long, last - index + 1,
+					       work->capacity),
+					 work->upages);
+		if (npinned < 0) {
+			rc = npinned;
+			goto err_batch;
+		}
+		rc = iopt_pages_charge(pages, npinned);
+		if (rc) {
+			unpin_user_pages(work->upages, npinned);
+			goto err_batch;
+		}
+		for (i = 0; i != npinned; i++) {
+			unsigned long pfn = page_to_pfn(work->upages[i]);
+
+			if (pfn_batch_add(&work->batch, pfn))
+				continue;
+			rc = iopt_map_batch(work, domains, ndomains);
+			if (rc) {
+				/* The pins not yet in the batch. */
+				unpin_user_pages(&work->upages[i], npinned - i);
+				iopt_pages_uncharge(pages, npinned - i);
+				goto err_batch;
+			}
+			*mapped_end = work->batch_index + work->batch.total;
+			pfn_batch_clear(&work->batch);
+			work->batch_index = *mapped_end;
+			pfn_batch_add(&work->batch, pfn);
+		}
+		index += npinned;
+	}
+	rc = iopt_map_batch(work, domains, ndomains);
+	if (rc)
+		goto err_batch;
+	*mapped_end = last + 1;
+	return 0;
+
+err_batch:
+	iopt_unpin_batch(work, pages);
+	return rc;
+}
+
+/**
+ * iopt_area_fill_domains - pin an area's memory and map it into domains
+ * @area: an area that is not filled
+ * @domains: all the domains of the area's io_pagetable
+ * @ndomains: number of @domains, at least 1
+ *
+ * Return: 0, or a negative errno with nothing mapped, pinned or charged:
+ * -EFAULT for memory that cannot be pinned, -ENOMEM past RLIMIT_MEMLOCK,
+ * or an error of the IOMMU driver.
+ */
+int iopt_area_fill_domains(struct iopt_area *area,
+			   struct iommu_domain **domains,
+			   unsigned int ndomains)
+{
+	struct iopt_pages *pages = area->pages;
+	unsigned long first = iopt_area_first_index(area);
+	unsigned long last = iopt_area_last_index(area);
+	unsigned long mapped_end = first;
+	struct iopt_work work;
+	struct iopt_span span;
+	int rc;
+
+	if (WARN_ON(area->filled))
+		return -EINVAL;
+	rc = iopt_work_init(&work, area);
+	if (rc)
+		return rc;
+
+	mutex_lock(&pages->mutex);
+	for_each_iopt_span(&span, &pages->filled_itree, first, last) {
+		if (span.used)
+			rc = iopt_fill_borrowed(&work, domains, ndomains,
+						span.start, span.last,
+						&mapped_end);
+		else
+			rc = iopt_fill_pinned(&work, domains, ndomains,
+					      span.start, span.last,
+					      &mapped_end);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		if (mapped_end != first)
+			iopt_unfill_range(&work, domains, ndomains, first,
+					  mapped_end - 1);
+	} else {
+		area->pages_node.start = first;
+		area->pages_node.last = last;
+		interval_tree_insert(&area->pages_node, &pages->filled_itree);
+		area->storage_domain = domains[0];
+		area->filled = true;
+	}
+	mutex_unlock(&pages->mutex);
+	iopt_work_destroy(&work);
+	return rc;
+}
+
+/**
+ * iopt_area_unfill_domains - unmap an area from its domains and unpin it
+ * @area: a filled area
+ * @domains: all the domains of the area's io_pagetable; domains[0] is the
+ *           area's storage domain
+ * @ndomains: number of @domains
+ *
+ * Pages are unpinned only after every domain stopped mapping them, and
+ * only if no other filled area uses them.
+ */
+void iopt_area_unfill_domains(struct iopt_area *area,
+			      struct iommu_domain **domains,
+			      unsigned int ndomains)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iopt_work work;
+
+	if (WARN_ON(!area->filled))
+		return;
+	WARN_ON(area->storage_domain != domains[0]);
+	/*
+	 * Unmapping must not fail for want of memory; with no buffers, fall
+	 * back to one PFN at a time on the stack.
+	 */
+	if (iopt_work_init(&work, area)) {
+		unsigned long pfn;
+		u32 npfn;
+
+		work.area = area;
+		work.upages = NULL;
+		work.capacity = 1;
+		pfn_batch_init(&work.batch, &pfn, &npfn, 1);
+		mutex_lock(&pages->mutex);
+		interval_tree_remove(&area->pages_node, &pages->filled_itree);
+		iopt_unfill_range(&work, domains, ndomains,
+				  iopt_area_first_index(area),
+				  iopt_area_last_index(area));
+		goto out_unlock;
+	}
+	mutex_lock(&pages->mutex);
+	interval_tree_remove(&area->pages_node, &pages->filled_itree);
+	iopt_unfill_range(&work, domains, ndomains, iopt_area_first_index(area),
+			  iopt_area_last_index(area));
+	iopt_work_destroy(&work);
+out_unlock:
+	area->filled = false;
+	area->storage_domain = NULL;
+	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_area_copy_domain - map a filled area into one more domain
+ * @area: a filled area
+ * @src: a domain that maps the area
+ * @dst: the new domain
+ *
+ * The PFNs are read from @src: nothing is pinned or charged again.
+ *
+ * Return: 0, or a negative errno with nothing mapped in @dst.
+ */
+int iopt_area_copy_domain(struct iopt_area *area, struct iommu_domain *src,
+			  struct iommu_domain *dst)
+{
+	unsigned long first = iopt_area_first_index(area);
+	unsigned long last = iopt_area_last_index(area);
+	unsigned long index = first;
+	struct iopt_work work;
+	int rc;
+
+	rc = iopt_work_init(&work, area);
+	if (rc)
+		return rc;
+	while (index <= last) {
+		pfn_batch_clear(&work.batch);
+		work.batch_index = index;
+		while (index <= last &&
+		       pfn_batch_add(&work.batch,
+				     iopt_read_pfn(area, src, index)))
+			index++;
+		rc = iopt_map_batch(&work, &dst, 1);
+		if (rc) {
+			unsigned long done = iopt_index_iova(area,
+							     work.batch_index);
+
+			if (work.batch_index != first)
+				iopt_unmap_iova_range(dst, area->node.start,
+						      done - 1);
+			break;
+		}
+	}
+	iopt_work_destroy(&work);
+	return rc;
+}
+
+/**
+ * iopt_area_unmap_domain - unmap a filled area from one of its domains
+ * @area: the area
+ * @domain: a domain that is not the area's storage domain
+ */
+void iopt_area_unmap_domain(struct iopt_area *area,
+			    struct iommu_domain *domain)
+{
+	WARN_ON(area->storage_domain == domain);
+	iopt_unmap_iova_range(domain, area->node.start, area->node.last);
+}
+
+/**
+ * iopt_area_set_storage - change the domain an area's PFNs are read from
+ * @area: a filled area
+ * @domain: another domain that maps the area
+ */
+void iopt_area_set_storage(struct iopt_area *area, struct iommu_domain *domain)
+{
+	mutex_lock(&area->pages->mutex);
+	area->storage_domain = domain;
+	mutex_unlock(&area->pages->mutex);
+}
+
+/**
+ * iopt_alloc_pages - make a pages object for a range of user memory
+ * @uptr: user address, any alignment
+ * @length: bytes, not 0
+ * @writable: the memory will be pinned for writing
+ * @account_mode: how pinning it will be charged
+ *
+ * Nothing is pinned yet. The object remembers the calling process: its mm
+ * is where the memory lives and its RLIMIT_MEMLOCK applies.
+ *
+ * Return: the object with one reference, or ERR_PTR(-EOVERFLOW/-ENOMEM).
+ */
+struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
+				    bool writable, u8 account_mode)
+{
+	unsigned long start = (unsigned long)uptr;
+	struct iopt_pages *pages;
+	unsigned long last;
+
+	if (check_add_overflow(start, length - 1, &last))
+		return ERR_PTR(-EOVERFLOW);
+	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&pages->kref);
+	mutex_init(&pages->mutex);
+	pages->uptr = start & PAGE_MASK;
+	pages->npages = (last >> PAGE_SHIFT) - (start >> PAGE_SHIFT) + 1;
+	pages->writable = writable;
+	pages->account_mode = account_mode;
+	pages->no_limit = capable(CAP_IPC_LOCK);
+	pages->filled_itree = RB_ROOT_CACHED;
+	mmgrab(current->mm);
+	pages->source_mm = current->mm;
+	get_task_struct(current->group_leader);
+	pages->source_task = current->group_leader;
+	pages->source_user = get_uid(current_user());
+	iommufd_stat_add(IOMMUFD_STAT_PAGES_OBJECTS, 1);
+	return pages;
+}
+
+/**
+ * iopt_release_pages - free a pages object when its last reference goes
+ * @kref: &iopt_pages.kref
+ */
+void iopt_release_pages(struct kref *kref)
+{
+	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
+
+	WARN_ON(pages->npinned);
+	WARN_ON(!RB_EMPTY_ROOT(&pages->filled_itree.rb_root));
+	mmdrop(pages->source_mm);
+	put_task_struct(pages->source_task);
+	free_uid(pages->source_user);
+	mutex_destroy(&pages->mutex);
+	kfree(pages);
+	iommufd_stat_add(IOMMUFD_STAT_PAGES_OBJECTS, -1);
+}
