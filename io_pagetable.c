@@ -108,20 +108,20 @@ void iopt_span_next(struct iopt_span *span)
  * @hole_last: last free index, inclusive
  * @length: length of the range to place, not 0
  * @align: alignment of its start, a power of two
+ * @offset: the start must be @offset past a multiple of @align; < @align
  * @iova: returns the start
  *
  * Return: true if the range fits, false (without overflowing) otherwise.
  */
 bool iopt_fit_in_hole(unsigned long hole_start, unsigned long hole_last,
 		      unsigned long length, unsigned long align,
-		      unsigned long *iova)
+		      unsigned long offset, unsigned long *iova)
 {
-	unsigned long start;
+	unsigned long start = (hole_start & ~(align - 1)) + offset;
 	unsigned long last;
 
-	if (check_add_overflow(hole_start, align - 1, &start))
+	if (start < hole_start && check_add_overflow(start, align, &start))
 		return false;
-	start &= ~(align - 1);
 	if (start > hole_last)
 		return false;
 	if (check_add_overflow(start, length - 1, &last) || last > hole_last)
@@ -332,25 +332,30 @@ int iopt_set_allowed(struct io_pagetable *iopt,
 }
 
 /*
- * The alignment automatic IOVA gets: that of the length's lowest set bit,
- * but no more than the user address has (more would buy no larger pages),
- * and no less than the table requires.
+ * Where automatic IOVA goes, as an alignment and an offset from it. A
+ * mapping that starts inside a page keeps its offset into the page, so the
+ * same page can be mapped with whole IOPTEs. Otherwise the IOVA is aligned
+ * like the length's lowest set bit (a 2 MiB mapping on a 2 MiB boundary, so
+ * large IOPTEs remain possible), and never less than the table requires.
  */
-static unsigned long iopt_auto_alignment(struct io_pagetable *iopt,
-					 unsigned long uptr,
-					 unsigned long length)
+static void iopt_auto_placement(struct io_pagetable *iopt, unsigned long uptr,
+				unsigned long length, unsigned long *align,
+				unsigned long *offset)
 {
-	unsigned long align = 1UL << __ffs(length);
-
-	if (uptr)
-		align = min(align, 1UL << __ffs(uptr));
-	align = min_t(unsigned long, align, SZ_1G);
-	return max(align, iopt->iova_alignment);
+	*offset = offset_in_page(uptr);
+	if (*offset) {
+		*align = PAGE_SIZE;
+		return;
+	}
+	*align = max_t(unsigned long, min_t(unsigned long,
+					    1UL << __ffs(length), SZ_1G),
+		       iopt->iova_alignment);
 }
 
 static bool iopt_find_in_range(struct io_pagetable *iopt, unsigned long first,
 			       unsigned long last, unsigned long length,
-			       unsigned long align, unsigned long *iova)
+			       unsigned long align, unsigned long offset,
+			       unsigned long *iova)
 {
 	struct iopt_span area_span;
 	struct iopt_span resv_span;
@@ -363,7 +368,7 @@ static bool iopt_find_in_range(struct io_pagetable *iopt, unsigned long first,
 			if (resv_span.used)
 				continue;
 			if (iopt_fit_in_hole(resv_span.start, resv_span.last,
-					     length, align, iova))
+					     length, align, offset, iova))
 				return true;
 		}
 	}
@@ -385,18 +390,20 @@ static bool iopt_find_in_range(struct io_pagetable *iopt, unsigned long first,
 int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 		    unsigned long uptr, unsigned long length)
 {
-	unsigned long align = iopt_auto_alignment(iopt, uptr, length);
 	struct interval_tree_node *node;
+	unsigned long offset;
+	unsigned long align;
 
 	lockdep_assert_held(&iopt->rwsem);
+	iopt_auto_placement(iopt, uptr, length, &align, &offset);
 	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
 		return iopt_find_in_range(iopt, 0, ULONG_MAX, length, align,
-					  iova) ? 0 : -ENOSPC;
+					  offset, iova) ? 0 : -ENOSPC;
 	for (node = interval_tree_iter_first(&iopt->allowed_itree, 0,
 					     ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
 		if (iopt_find_in_range(iopt, node->start, node->last, length,
-				       align, iova))
+				       align, offset, iova))
 			return 0;
 	return -ENOSPC;
 }

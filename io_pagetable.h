@@ -153,7 +153,7 @@ void iopt_span_next(struct iopt_span *span);
 
 bool iopt_fit_in_hole(unsigned long hole_start, unsigned long hole_last,
 		      unsigned long length, unsigned long align,
-		      unsigned long *iova);
+		      unsigned long offset, unsigned long *iova);
 
 /**
  * struct pfn_batch - PFNs collected as runs of contiguous frames

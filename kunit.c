@@ -218,15 +218,34 @@ static void fit_aligns_start(struct kunit *test)
 	unsigned long iova = 0;
 
 	KUNIT_EXPECT_TRUE(test, iopt_fit_in_hole(0x1001, 0x3000, 0x1000,
-						 0x1000, &iova));
+						 0x1000, 0, &iova));
 	KUNIT_EXPECT_EQ(test, iova, 0x2000UL);
 	/* Aligning pushes the end out of the hole. */
 	KUNIT_EXPECT_FALSE(test, iopt_fit_in_hole(0x1001, 0x2ffe, 0x1000,
-						  0x1000, &iova));
+						  0x1000, 0, &iova));
 	/* Exact fit, alignment 1. */
-	KUNIT_EXPECT_TRUE(test, iopt_fit_in_hole(7, 9, 3, 1, &iova));
+	KUNIT_EXPECT_TRUE(test, iopt_fit_in_hole(7, 9, 3, 1, 0, &iova));
 	KUNIT_EXPECT_EQ(test, iova, 7UL);
-	KUNIT_EXPECT_FALSE(test, iopt_fit_in_hole(7, 9, 4, 1, &iova));
+	KUNIT_EXPECT_FALSE(test, iopt_fit_in_hole(7, 9, 4, 1, 0, &iova));
+}
+
+/* An offset from the alignment: the first such index in the hole. */
+static void fit_with_offset(struct kunit *test)
+{
+	unsigned long iova = 0;
+
+	KUNIT_EXPECT_TRUE(test, iopt_fit_in_hole(0x1000, 0x3fff, 0x10, 0x1000,
+						 0x7ff, &iova));
+	KUNIT_EXPECT_EQ(test, iova, 0x17ffUL);
+	/* Past the offset in the first block: the next block. */
+	KUNIT_EXPECT_TRUE(test, iopt_fit_in_hole(0x1800, 0x3fff, 0x10, 0x1000,
+						 0x7ff, &iova));
+	KUNIT_EXPECT_EQ(test, iova, 0x27ffUL);
+	KUNIT_EXPECT_FALSE(test, iopt_fit_in_hole(0x1800, 0x27fe, 0x10,
+						  0x1000, 0x7ff, &iova));
+	/* No next block below ULONG_MAX. */
+	KUNIT_EXPECT_FALSE(test, iopt_fit_in_hole(ULONG_MAX - 0x10, ULONG_MAX,
+						  1, 0x1000, 0x7ff, &iova));
 }
 
 static void fit_near_top(struct kunit *test)
@@ -235,16 +254,16 @@ static void fit_near_top(struct kunit *test)
 
 	/* Aligning up from near ULONG_MAX would wrap around. */
 	KUNIT_EXPECT_FALSE(test, iopt_fit_in_hole(ULONG_MAX - 10, ULONG_MAX,
-						  4, 0x1000, &iova));
+						  4, 0x1000, 0, &iova));
 	/* The end of the range would wrap around. */
 	KUNIT_EXPECT_FALSE(test, iopt_fit_in_hole(ULONG_MAX - 3, ULONG_MAX,
-						  8, 1, &iova));
+						  8, 1, 0, &iova));
 	KUNIT_EXPECT_TRUE(test, iopt_fit_in_hole(ULONG_MAX - 3, ULONG_MAX,
-						 4, 1, &iova));
+						 4, 1, 0, &iova));
 	KUNIT_EXPECT_EQ(test, iova, ULONG_MAX - 3);
 	/* A hole of the whole space takes the whole space. */
 	KUNIT_EXPECT_TRUE(test, iopt_fit_in_hole(0, ULONG_MAX, ULONG_MAX, 1,
-						 &iova));
+						 0, &iova));
 	KUNIT_EXPECT_EQ(test, iova, 0UL);
 }
 
@@ -287,13 +306,13 @@ static void alloc_skips_used(struct kunit *test)
 	/* 16 KiB goes to the next 16 KiB boundary. */
 	KUNIT_EXPECT_EQ(test, 0, iopt_alloc_iova(&iopt, &iova, 0, 0x4000));
 	KUNIT_EXPECT_EQ(test, iova, 0x4000UL);
-	/* ... unless the user address is less aligned than that. */
+	/* ... however the user address is aligned. */
 	KUNIT_EXPECT_EQ(test, 0,
 			iopt_alloc_iova(&iopt, &iova, 0x7ffff000, 0x4000));
-	KUNIT_EXPECT_EQ(test, iova, 0x3000UL);
-	/* A byte-sized mapping fits right after the reservation. */
+	KUNIT_EXPECT_EQ(test, iova, 0x4000UL);
+	/* A mapping inside a page keeps its offset into the page. */
 	KUNIT_EXPECT_EQ(test, 0, iopt_alloc_iova(&iopt, &iova, 0x11, 1));
-	KUNIT_EXPECT_EQ(test, iova, 0x3000UL);
+	KUNIT_EXPECT_EQ(test, iova, 0x3011UL);
 	up_write(&iopt.rwsem);
 
 	remove_areas(&iopt);
@@ -414,6 +433,7 @@ static struct kunit_case iommufd_iopt_cases[] = {
 	KUNIT_CASE(span_top_of_space),
 	KUNIT_CASE(fit_aligns_start),
 	KUNIT_CASE(fit_near_top),
+	KUNIT_CASE(fit_with_offset),
 	KUNIT_CASE(alloc_skips_used),
 	KUNIT_CASE(alloc_inside_allowed),
 	{}

@@ -737,8 +737,10 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	struct iopt_pages *pages;
 	unsigned long last;
 
-	if (check_add_overflow(start, length - 1, &last))
+	/* The end of the memory, one past its last byte, must exist too. */
+	if (check_add_overflow(start, length, &last))
 		return ERR_PTR(-EOVERFLOW);
+	last--;
 	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
