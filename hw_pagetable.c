@@ -22,14 +22,12 @@
 /**
  * iommufd_hw_pagetable_create - wrap a domain and attach it to an IOAS
  * @ictx: the context
- * @ioas: the IOAS; the caller holds a user reference, which the HWPT takes
- *        over on success
+ * @ioas: the IOAS, which the caller holds; the HWPT becomes one of its users
  * @domain: an empty unmanaged domain, owned by the HWPT on success
  *
  * The HWPT is returned unpublished: finalize it or abort-and-destroy it.
  *
- * Return: the HWPT or an ERR_PTR; on failure the caller keeps @ioas's
- * reference and @domain.
+ * Return: the HWPT or an ERR_PTR; on failure the caller keeps @domain.
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
@@ -46,6 +44,7 @@ iommufd_hw_pagetable_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		iommufd_object_abort(ictx, &hwpt->obj);
 		return ERR_PTR(rc);
 	}
+	refcount_inc(&ioas->obj.users);
 	hwpt->ioas = ioas;
 	hwpt->domain = domain;
 	return hwpt;

@@ -75,14 +75,18 @@ enum iommufd_object_type {
 
 /**
  * struct iommufd_object - what every object of a file starts with
- * @users: one for the ID table while the object is visible, plus one per
- *         holder: another object that depends on this one, or an ioctl
- *         working on it. IOMMU_DESTROY succeeds only when the table's is
- *         the last one.
+ * @refs: references to the object's memory: one for the ID table while the
+ *        object is visible, plus one for each ioctl that looked it up and is
+ *        still working on it. The object is freed only once they are gone.
+ * @users: what the object's existence is relied upon by: one for the ID
+ *         table, plus one per dependent object (a HWPT on its IOAS, a device
+ *         on its HWPT). IOMMU_DESTROY succeeds only when the table's is the
+ *         last one, and fails with EBUSY otherwise.
  * @type: enum iommufd_object_type
  * @id: the object's ID in &iommufd_ctx.objects
  */
 struct iommufd_object {
+	refcount_t refs;
 	refcount_t users;
 	enum iommufd_object_type type;
 	u32 id;

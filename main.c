@@ -17,16 +17,19 @@
  * the finished object. An object that fails half-way is aborted and its ID
  * is freed without ever having been visible.
  *
- * An object's "users" count holds one reference for the ID table and one
- * for each holder: an object that depends on it (a page table holds its
- * IOAS) or an ioctl that is working on it. IOMMU_DESTROY removes the object
- * only if the table's reference is the last (refcount_dec_if_one() under
- * the xarray lock, so no lookup can race in), and fails with EBUSY
- * otherwise. Objects owned by another object (the page table a mock device
- * created) are removed by their owner, which waits for transient ioctl
- * users to go away. close() runs when no ioctl is in flight any more and
- * destroys objects in passes: each pass removes those nothing depends on,
- * which makes room for the next.
+ * An object has two counts. "users" says whether it may go away: one for
+ * the ID table plus one per object that depends on it (a page table holds
+ * its IOAS). IOMMU_DESTROY removes an object only if the table's is its
+ * last user, checked and unpublished under the xarray lock so no lookup can
+ * race in, and fails with EBUSY otherwise. "refs" says whether its memory
+ * may be freed: one for the ID table plus one per ioctl that looked it up.
+ * Once unpublished, the destroyer drops the table's ref and waits for the
+ * ioctls still working on the object to put theirs; only then is it torn
+ * down. So a concurrent ioctl never makes DESTROY fail, and never sees the
+ * object freed under it. Objects owned by another object (the page table a
+ * mock device created) are removed by their owner. close() runs when no
+ * ioctl is in flight any more and destroys objects in passes: each pass
+ * removes those nothing depends on, which makes room for the next.
  *
  * Every command goes through one ioctl entry point. The ioctl number is
  * _IO(IOMMUFD_TYPE, nr); iommufd_cmd_index() maps it to a slot of the
@@ -67,6 +70,7 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
 	obj->type = type;
+	refcount_set(&obj->refs, 1);
 	refcount_set(&obj->users, 1);
 	/* Reserve the ID; lookups see nothing until finalize. */
 	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
@@ -138,7 +142,7 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 	xa_lock(&ictx->objects);
 	obj = xa_load(&ictx->objects, id);
 	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
-	    !refcount_inc_not_zero(&obj->users))
+	    !refcount_inc_not_zero(&obj->refs))
 		obj = ERR_PTR(-ENOENT);
 	xa_unlock(&ictx->objects);
 	return obj;
@@ -151,15 +155,16 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
  */
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	/* The ID table keeps its own reference, this never reaches zero. */
-	refcount_dec(&obj->users);
-	wake_up_all(&ictx->destroy_wait);
+	/* Zero means a destroyer is waiting for us: the table's ref is gone. */
+	if (refcount_dec_and_test(&obj->refs))
+		wake_up_all(&ictx->destroy_wait);
 }
 
 /*
  * Unpublish @obj if the ID table and @holders more are its only users.
- * Lookups take a user under the xarray lock, and users are only ever added
- * by lookups, so the count cannot grow while the lock is held.
+ * Users are only added with the object in hand, by its dependents, which
+ * hold it through a user or a ref themselves; under the xarray lock no
+ * lookup can take a new ref of an object that is being unpublished.
  */
 static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 				     struct iommufd_object *obj,
@@ -177,19 +182,28 @@ static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 	return removed;
 }
 
+/* Drop the table's ref of an unpublished object, wait for the others. */
+static void iommufd_object_drain(struct iommufd_ctx *ictx,
+				 struct iommufd_object *obj)
+{
+	if (refcount_dec_and_test(&obj->refs))
+		return;
+	wait_event(ictx->destroy_wait, !refcount_read(&obj->refs));
+}
+
 /**
  * iommufd_object_destroy_owned - destroy an object its owner created
  * @ictx: the context
- * @obj: a visible object that its owner holds a user reference on
+ * @obj: a visible object whose owner holds a user of it, and nothing else
  *
- * Waits for ioctls still working on @obj to finish, then removes and
- * destroys it, consuming the owner's reference. IOMMU_DESTROY of @obj keeps
- * failing with EBUSY until then, because of the owner's reference.
+ * Removes and destroys @obj, consuming the owner's user. IOMMU_DESTROY of
+ * @obj fails with EBUSY until then, because of the owner's user.
  */
 void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj)
 {
-	wait_event(ictx->destroy_wait, iommufd_object_unpublish(ictx, obj, 1));
+	WARN_ON(!iommufd_object_unpublish(ictx, obj, 1));
+	iommufd_object_drain(ictx, obj);
 	iommufd_object_destroy(obj);
 	kfree(obj);
 }
@@ -231,6 +245,7 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	xa_unlock(&ictx->objects);
 	if (rc)
 		return rc;
+	iommufd_object_drain(ictx, obj);
 	iommufd_object_destroy(obj);
 	kfree(obj);
 	return 0;
@@ -433,6 +448,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 		xa_for_each(&ictx->objects, index, obj) {
 			if (!iommufd_object_unpublish(ictx, obj, 0))
 				continue;
+			iommufd_object_drain(ictx, obj);
 			iommufd_object_destroy(obj);
 			kfree(obj);
 			progress = true;

@@ -331,7 +331,7 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 		iommu_domain_free(domain);
 		goto out_mdev;
 	}
-	/* The HWPT now holds our IOAS reference; we hold one on the HWPT. */
+	/* We own the HWPT: a user of it, and it is a user of the IOAS. */
 	refcount_inc(&hwpt->obj.users);
 	sobj->hwpt = hwpt;
 
@@ -340,15 +340,13 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 	cmd->mock_domain.out_idev_id = 0;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc) {
-		/* Destroying the HWPT also drops the IOAS reference. */
 		refcount_dec(&hwpt->obj.users);
 		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
-		mock_dev_destroy(sobj->mdev);
-		iommufd_object_abort(ucmd->ictx, &sobj->obj);
-		return rc;
+		goto out_mdev;
 	}
 	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
 	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return 0;
 
 out_mdev:
