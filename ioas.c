@@ -23,6 +23,12 @@
 
 #include "iommufd_private.h"
 
+/* A 64-bit value of the uAPI that the kernel keeps in an unsigned long. */
+static bool iommufd_fits_ulong(u64 value)
+{
+	return value == (unsigned long)value;
+}
+
 /**
  * iommufd_ioas_alloc - create an IOAS object, not yet visible
  * @ictx: the context
@@ -129,7 +135,7 @@ static int iommufd_read_allowed(struct rb_root_cached *itree,
 
 		if (copy_from_user(&range, &ranges[i], sizeof(range)))
 			return -EFAULT;
-		if (range.start > range.last || range.last > ULONG_MAX)
+		if (range.start > range.last || !iommufd_fits_ulong(range.last))
 			return -EINVAL;
 		if (interval_tree_iter_first(itree, range.start, range.last))
 			return -EINVAL;
@@ -192,8 +198,8 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->__reserved || !cmd->length)
 		return -EINVAL;
-	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
-	    cmd->user_va >= ULONG_MAX)
+	if (!iommufd_fits_ulong(cmd->iova) || !iommufd_fits_ulong(cmd->length) ||
+	    !iommufd_fits_ulong(cmd->user_va))
 		return -EOVERFLOW;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
@@ -226,8 +232,9 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (!cmd->length)
 		return -EINVAL;
-	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
-	    cmd->dst_iova >= ULONG_MAX)
+	if (!iommufd_fits_ulong(cmd->length) ||
+	    !iommufd_fits_ulong(cmd->src_iova) ||
+	    !iommufd_fits_ulong(cmd->dst_iova))
 		return -EOVERFLOW;
 
 	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
@@ -267,7 +274,8 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
 	} else if (!cmd->length) {
 		rc = -EINVAL;
-	} else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX) {
+	} else if (!iommufd_fits_ulong(cmd->iova) ||
+		   !iommufd_fits_ulong(cmd->length)) {
 		rc = -EOVERFLOW;
 	} else {
 		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,

@@ -51,14 +51,8 @@ FIXTURE(basic) {
 
 FIXTURE_SETUP(basic)
 {
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &self->ioas));
+	SETUP_IOAS(0, NULL, BASIC_PAGES, 1);
 	ASSERT_NE(0, self->ioas);
-	self->nr_hwpts = 0;
-	self->buf_size = BASIC_PAGES * page_size;
-	self->buf = alloc_buffer(self->buf_size, 1);
-	ASSERT_NE(NULL, self->buf);
 	self->base = APERTURE_START;
 }
 
@@ -958,33 +952,27 @@ TEST(option_rlimit_mode)
 	close(fd);
 }
 
+static void option_rlimit_mode_eperm_child(void)
+{
+	__u64 val;
+	int fd;
+
+	fd = iommufd_open();
+	CHILD_ASSERT(fd >= 0);
+	CHILD_ASSERT(drop_capability(CAP_SYS_RESOURCE) == 0);
+	CHILD_ASSERT(!have_capability(CAP_SYS_RESOURCE));
+	CHILD_ASSERT(_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, 1) == EPERM);
+	/* even to the value it already has */
+	CHILD_ASSERT(_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, 0) == EPERM);
+	/* reading needs nothing */
+	CHILD_ASSERT(_option_get(fd, IOMMU_OPTION_RLIMIT_MODE, 0, &val) == 0);
+	CHILD_ASSERT(val == 0);
+	close(fd);
+}
+
 TEST(option_rlimit_mode_eperm)
 {
-	pid_t pid;
-
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		__u64 val;
-		int fd;
-
-		fd = iommufd_open();
-		CHILD_ASSERT(fd >= 0);
-		CHILD_ASSERT(drop_capability(CAP_SYS_RESOURCE) == 0);
-		CHILD_ASSERT(!have_capability(CAP_SYS_RESOURCE));
-		CHILD_ASSERT(_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, 1) ==
-			     EPERM);
-		/* even to the value it already has */
-		CHILD_ASSERT(_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, 0) ==
-			     EPERM);
-		/* reading needs nothing */
-		CHILD_ASSERT(_option_get(fd, IOMMU_OPTION_RLIMIT_MODE, 0,
-					 &val) == 0);
-		CHILD_ASSERT(val == 0);
-		close(fd);
-		_exit(0);
-	}
-	ASSERT_EQ(0, wait_child(pid));
+	RUN_IN_CHILD(option_rlimit_mode_eperm_child);
 }
 
 TEST_F(basic, option_huge_pages_eaddrinuse)
@@ -1068,20 +1056,8 @@ FIXTURE_SETUP(ioas)
 {
 	struct iommu_iova_range r[MAX_SNAPSHOT_RANGES];
 	__u32 num = MAX_SNAPSHOT_RANGES;
-	unsigned int i;
 
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &self->ioas));
-	for (i = 0; i < variant->domains; i++) {
-		ASSERT_EQ(0, _mock_domain(self->fd, self->ioas,
-					  &self->stdev[i], &self->hwpt[i],
-					  NULL));
-	}
-	self->nr_hwpts = variant->domains;
-	self->buf_size = IOAS_PAGES * page_size;
-	self->buf = alloc_buffer(self->buf_size, 3);
-	ASSERT_NE(NULL, self->buf);
+	SETUP_IOAS(variant->domains, self->stdev, IOAS_PAGES, 3);
 	/* inside the mock aperture, so good for every variant */
 	self->base = APERTURE_START;
 	ASSERT_EQ(0, _iova_ranges(self->fd, self->ioas, r, &num, &self->align));

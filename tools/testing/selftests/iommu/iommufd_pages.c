@@ -3,12 +3,17 @@
  * kselftests for pinning and the mock domain of /dev/iommu: what the mock
  * domains map after MAP, COPY and domain attach/detach, one pin per page,
  * locked memory accounting and RLIMIT_MEMLOCK (user and process mode), fork,
- * the pinning batch limit, hugetlbfs pages, automatic IOVA allocation and a
- * map/unmap race regression.
+ * the pinning batch limit, hugetlbfs pages, automatic IOVA allocation, a
+ * map/unmap race regression and the mock IOMMU beside a real one.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST (the mock domain), root,
  * and /proc/self/pagemap.
  */
+#include <dirent.h>
+#include <glob.h>
+#include <limits.h>
+#include <sys/stat.h>
+
 #include "iommufd_utils.h"
 
 #define STATS(s) ASSERT_EQ(0, _get_stats(self->fd, s))
@@ -44,20 +49,7 @@ FIXTURE_VARIANT_ADD(pages, two_domains) {
 
 FIXTURE_SETUP(pages)
 {
-	unsigned int i;
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &self->ioas));
-	for (i = 0; i < variant->domains; i++) {
-		ASSERT_EQ(0, _mock_domain(self->fd, self->ioas,
-					  &self->stdev[i], &self->hwpt[i],
-					  NULL));
-	}
-	self->nr_hwpts = variant->domains;
-	self->buf_size = PAGES_NR * page_size;
-	self->buf = alloc_buffer(self->buf_size, 11);
-	ASSERT_NE(NULL, self->buf);
+	SETUP_IOAS(variant->domains, self->stdev, PAGES_NR, 11);
 	self->base = APERTURE_START;
 	ASSERT_EQ(0, _get_stats(self->fd, &self->start));
 }
@@ -511,6 +503,42 @@ static void child_stats(int fd, struct iommufd_stats *st)
 	CHILD_ASSERT(_get_stats(fd, st) == 0);
 }
 
+/*
+ * The start of a child: open /dev/iommu (in process mode with
+ * @process_mode), allocate an IOAS into *@ioas and, with @domain, create a
+ * mock domain on it (its hwpt id into *@hwpt unless NULL). Returns the fd.
+ */
+static int child_open_ioas(bool process_mode, __u32 *ioas, bool domain,
+			   __u32 *hwpt)
+{
+	int fd;
+
+	fd = iommufd_open();
+	CHILD_ASSERT(fd >= 0);
+	if (process_mode)
+		CHILD_ASSERT(_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0,
+					 1) == 0);
+	CHILD_ASSERT(_ioas_alloc(fd, ioas) == 0);
+	if (domain)
+		CHILD_ASSERT(_mock_domain(fd, *ioas, NULL, hwpt, NULL) == 0);
+	return fd;
+}
+
+/* Become "nobody", with a RLIMIT_MEMLOCK of LIMIT_PAGES */
+static void child_become_limited_nobody(void)
+{
+	CHILD_ASSERT(set_memlock_limit(LIMIT_PAGES * PS) == 0);
+	CHILD_ASSERT(become_user(NOBODY_ID) == 0);
+}
+
+static unsigned char *child_buffer(unsigned int pages, unsigned int seed)
+{
+	unsigned char *buf = alloc_buffer(pages * PS, seed);
+
+	CHILD_ASSERT(buf);
+	return buf;
+}
+
 static bool stats_same(const struct iommufd_stats *a,
 		       const struct iommufd_stats *b)
 {
@@ -522,190 +550,161 @@ static bool stats_same(const struct iommufd_stats *a,
 	       a->mm_pinned_vm == b->mm_pinned_vm;
 }
 
+static void rlimit_user_mode_enomem_child(void)
+{
+	const __u64 b = APERTURE_START;
+	struct iommufd_stats s0, s1, st;
+	__u32 ioas, hwpt;
+	unsigned char *buf;
+	__u64 iova = 0;
+	int fd;
+
+	fd = child_open_ioas(false, &ioas, true, &hwpt);
+	child_become_limited_nobody();
+	CHILD_ASSERT(!have_capability(CAP_IPC_LOCK));
+	buf = child_buffer(64, 17);
+	child_stats(fd, &s0);
+	/* nobody has nothing locked, or the arithmetic below is off */
+	CHILD_ASSERT(s0.user_locked_vm == 0);
+
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf, 8 * PS, b) == 0);
+	child_stats(fd, &s1);
+	CHILD_ASSERT(s1.user_locked_vm == 8);
+	CHILD_ASSERT(s1.mm_pinned_vm == s0.mm_pinned_vm + 8);
+	CHILD_ASSERT(s1.pinned_pages == s0.pinned_pages + 8);
+
+	/* 8 + 16 > 16: refused, and nothing stays behind */
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf + 16 * PS, 16 * PS,
+				b + 16 * PS) == ENOMEM);
+	child_stats(fd, &st);
+	CHILD_ASSERT(stats_same(&s1, &st));
+	CHILD_ASSERT(_probe_mapped(fd, ioas, b + 16 * PS, PS) == ENOENT);
+	CHILD_ASSERT(_md_iopte(fd, hwpt, b + 16 * PS, NULL) == ENOENT);
+	CHILD_ASSERT(_md_check_refs(fd, buf + 16 * PS, 16 * PS, 0) == 0);
+	CHILD_ASSERT(_map_auto(fd, ioas, buf + 16 * PS, 9 * PS,
+			       &iova) == ENOMEM);
+	child_stats(fd, &st);
+	CHILD_ASSERT(stats_same(&s1, &st));
+
+	/* exactly up to the limit is fine */
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf + 8 * PS, 8 * PS,
+				b + 8 * PS) == 0);
+	child_stats(fd, &st);
+	CHILD_ASSERT(st.user_locked_vm == LIMIT_PAGES);
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf + 32 * PS, PS,
+				b + 32 * PS) == ENOMEM);
+	/* copies share the pins, so they cost nothing */
+	iova = b + 64 * PS;
+	CHILD_ASSERT(_ioas_copy(fd, MAP_FIXED_RW, ioas, &iova, ioas, b,
+				16 * PS) == 0);
+	child_stats(fd, &st);
+	CHILD_ASSERT(st.user_locked_vm == LIMIT_PAGES);
+	CHILD_ASSERT(_md_check_map(fd, hwpt, b + 64 * PS, buf,
+				   16 * PS) == 0);
+
+	CHILD_ASSERT(_ioas_unmap(fd, ioas, 0, U64_MAX, NULL) == 0);
+	child_stats(fd, &st);
+	CHILD_ASSERT(st.user_locked_vm == 0);
+	CHILD_ASSERT(st.mm_pinned_vm == s0.mm_pinned_vm);
+	CHILD_ASSERT(st.pinned_pages == s0.pinned_pages);
+
+	/* too big on its own */
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf, (LIMIT_PAGES + 1) * PS,
+				b) == ENOMEM);
+	child_stats(fd, &st);
+	CHILD_ASSERT(stats_same(&s0, &st));
+	CHILD_ASSERT(_md_check_refs(fd, buf, 64 * PS, 0) == 0);
+	close(fd);
+}
+
 TEST(rlimit_user_mode_enomem)
 {
-	pid_t pid;
+	RUN_IN_CHILD(rlimit_user_mode_enomem_child);
+}
 
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		const __u64 b = APERTURE_START;
-		struct iommufd_stats s0, s1, st;
-		__u32 ioas, hwpt;
-		unsigned char *buf;
-		__u64 iova = 0;
-		int fd;
+static void rlimit_domain_attach_enomem_child(void)
+{
+	const struct iommu_iova_range full = { 0, U64_MAX };
+	const __u64 b = APERTURE_START;
+	struct iommufd_stats s0, st;
+	struct iommu_iova_range r[2];
+	__u32 ioas, hwpt, num;
+	unsigned char *buf;
+	__u64 align;
+	int fd;
 
-		fd = iommufd_open();
-		CHILD_ASSERT(fd >= 0);
-		CHILD_ASSERT(_ioas_alloc(fd, &ioas) == 0);
-		CHILD_ASSERT(_mock_domain(fd, ioas, NULL, &hwpt, NULL) == 0);
-		CHILD_ASSERT(set_memlock_limit(LIMIT_PAGES * PS) == 0);
-		CHILD_ASSERT(become_user(NOBODY_ID) == 0);
-		CHILD_ASSERT(!have_capability(CAP_IPC_LOCK));
-		buf = alloc_buffer(64 * PS, 17);
-		CHILD_ASSERT(buf);
-		child_stats(fd, &s0);
-		/* nobody has nothing locked, or the arithmetic below is off */
-		CHILD_ASSERT(s0.user_locked_vm == 0);
+	fd = child_open_ioas(false, &ioas, false, NULL);
+	child_become_limited_nobody();
+	buf = child_buffer(32, 18);
 
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf, 8 * PS, b) == 0);
-		child_stats(fd, &s1);
-		CHILD_ASSERT(s1.user_locked_vm == 8);
-		CHILD_ASSERT(s1.mm_pinned_vm == s0.mm_pinned_vm + 8);
-		CHILD_ASSERT(s1.pinned_pages == s0.pinned_pages + 8);
+	/* no domain: mapping more than the limit pins nothing */
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf, 32 * PS, b) == 0);
+	child_stats(fd, &s0);
+	CHILD_ASSERT(s0.user_locked_vm == 0);
 
-		/* 8 + 16 > 16: refused, and nothing stays behind */
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf + 16 * PS, 16 * PS,
-					b + 16 * PS) == ENOMEM);
-		child_stats(fd, &st);
-		CHILD_ASSERT(stats_same(&s1, &st));
-		CHILD_ASSERT(_probe_mapped(fd, ioas, b + 16 * PS, PS) ==
-			     ENOENT);
-		CHILD_ASSERT(_md_iopte(fd, hwpt, b + 16 * PS, NULL) == ENOENT);
-		CHILD_ASSERT(_md_check_refs(fd, buf + 16 * PS, 16 * PS, 0) ==
-			     0);
-		CHILD_ASSERT(_map_auto(fd, ioas, buf + 16 * PS, 9 * PS,
-				       &iova) == ENOMEM);
-		child_stats(fd, &st);
-		CHILD_ASSERT(stats_same(&s1, &st));
+	/* the domain would need to pin all of it */
+	CHILD_ASSERT(_mock_domain(fd, ioas, NULL, NULL, NULL) == ENOMEM);
+	child_stats(fd, &st);
+	CHILD_ASSERT(stats_same(&s0, &st));
+	CHILD_ASSERT(_md_check_refs(fd, buf, 32 * PS, 0) == 0);
+	num = 2;
+	CHILD_ASSERT(_iova_ranges(fd, ioas, r, &num, &align) == 0);
+	CHILD_ASSERT(num == 1 && align == 1);
+	CHILD_ASSERT(r[0].start == full.start && r[0].last == full.last);
 
-		/* exactly up to the limit is fine */
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf + 8 * PS, 8 * PS,
-					b + 8 * PS) == 0);
-		child_stats(fd, &st);
-		CHILD_ASSERT(st.user_locked_vm == LIMIT_PAGES);
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf + 32 * PS, PS,
-					b + 32 * PS) == ENOMEM);
-		/* copies share the pins, so they cost nothing */
-		iova = b + 64 * PS;
-		CHILD_ASSERT(_ioas_copy(fd, MAP_FIXED_RW, ioas, &iova, ioas, b,
-					16 * PS) == 0);
-		child_stats(fd, &st);
-		CHILD_ASSERT(st.user_locked_vm == LIMIT_PAGES);
-		CHILD_ASSERT(_md_check_map(fd, hwpt, b + 64 * PS, buf,
-					   16 * PS) == 0);
-
-		CHILD_ASSERT(_ioas_unmap(fd, ioas, 0, U64_MAX, NULL) == 0);
-		child_stats(fd, &st);
-		CHILD_ASSERT(st.user_locked_vm == 0);
-		CHILD_ASSERT(st.mm_pinned_vm == s0.mm_pinned_vm);
-		CHILD_ASSERT(st.pinned_pages == s0.pinned_pages);
-
-		/* too big on its own */
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf, (LIMIT_PAGES + 1) * PS,
-					b) == ENOMEM);
-		child_stats(fd, &st);
-		CHILD_ASSERT(stats_same(&s0, &st));
-		CHILD_ASSERT(_md_check_refs(fd, buf, 64 * PS, 0) == 0);
-		close(fd);
-		_exit(0);
-	}
-	ASSERT_EQ(0, wait_child(pid));
+	/* within the limit it attaches */
+	CHILD_ASSERT(_ioas_unmap(fd, ioas, 0, U64_MAX, NULL) == 0);
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf, 8 * PS, b) == 0);
+	CHILD_ASSERT(_mock_domain(fd, ioas, NULL, &hwpt, NULL) == 0);
+	child_stats(fd, &st);
+	CHILD_ASSERT(st.user_locked_vm == 8);
+	CHILD_ASSERT(_md_check_map(fd, hwpt, b, buf, 8 * PS) == 0);
+	close(fd);
 }
 
 TEST(rlimit_domain_attach_enomem)
 {
-	pid_t pid;
+	RUN_IN_CHILD(rlimit_domain_attach_enomem_child);
+}
 
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		const struct iommu_iova_range full = { 0, U64_MAX };
-		const __u64 b = APERTURE_START;
-		struct iommufd_stats s0, st;
-		struct iommu_iova_range r[2];
-		__u32 ioas, hwpt, num;
-		unsigned char *buf;
-		__u64 align;
-		int fd;
+static void rlimit_cap_ipc_lock_child(void)
+{
+	const __u64 b = APERTURE_START;
+	struct iommufd_stats s0, st;
+	unsigned char *buf;
+	__u32 ioas;
+	int fd;
 
-		fd = iommufd_open();
-		CHILD_ASSERT(fd >= 0);
-		CHILD_ASSERT(_ioas_alloc(fd, &ioas) == 0);
-		CHILD_ASSERT(set_memlock_limit(LIMIT_PAGES * PS) == 0);
-		CHILD_ASSERT(become_user(NOBODY_ID) == 0);
-		buf = alloc_buffer(32 * PS, 18);
-		CHILD_ASSERT(buf);
+	/* process mode: the limit applies to this mm only */
+	fd = child_open_ioas(true, &ioas, true, NULL);
+	buf = child_buffer(32, 19);
+	child_stats(fd, &s0);
+	CHILD_ASSERT(set_memlock_limit((s0.mm_locked_vm + 8) * PS) == 0);
 
-		/* no domain: mapping more than the limit pins nothing */
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf, 32 * PS, b) == 0);
-		child_stats(fd, &s0);
-		CHILD_ASSERT(s0.user_locked_vm == 0);
+	/* root with CAP_IPC_LOCK isn't limited */
+	CHILD_ASSERT(have_capability(CAP_IPC_LOCK));
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf, 16 * PS, b) == 0);
+	CHILD_ASSERT(_ioas_unmap(fd, ioas, 0, U64_MAX, NULL) == 0);
+	child_stats(fd, &st);
+	CHILD_ASSERT(stats_same(&s0, &st));
 
-		/* the domain would need to pin all of it */
-		CHILD_ASSERT(_mock_domain(fd, ioas, NULL, NULL, NULL) ==
-			     ENOMEM);
-		child_stats(fd, &st);
-		CHILD_ASSERT(stats_same(&s0, &st));
-		CHILD_ASSERT(_md_check_refs(fd, buf, 32 * PS, 0) == 0);
-		num = 2;
-		CHILD_ASSERT(_iova_ranges(fd, ioas, r, &num, &align) == 0);
-		CHILD_ASSERT(num == 1 && align == 1);
-		CHILD_ASSERT(r[0].start == full.start &&
-			     r[0].last == full.last);
-
-		/* within the limit it attaches */
-		CHILD_ASSERT(_ioas_unmap(fd, ioas, 0, U64_MAX, NULL) == 0);
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf, 8 * PS, b) == 0);
-		CHILD_ASSERT(_mock_domain(fd, ioas, NULL, &hwpt, NULL) == 0);
-		child_stats(fd, &st);
-		CHILD_ASSERT(st.user_locked_vm == 8);
-		CHILD_ASSERT(_md_check_map(fd, hwpt, b, buf, 8 * PS) == 0);
-		close(fd);
-		_exit(0);
-	}
-	ASSERT_EQ(0, wait_child(pid));
+	/* without it, root is */
+	CHILD_ASSERT(drop_capability(CAP_IPC_LOCK) == 0);
+	CHILD_ASSERT(!have_capability(CAP_IPC_LOCK));
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf, 16 * PS, b) == ENOMEM);
+	child_stats(fd, &st);
+	CHILD_ASSERT(stats_same(&s0, &st));
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf, 8 * PS, b) == 0);
+	child_stats(fd, &st);
+	CHILD_ASSERT(st.mm_locked_vm == s0.mm_locked_vm + 8);
+	CHILD_ASSERT(_map_fixed(fd, ioas, buf + 8 * PS, PS,
+				b + 8 * PS) == ENOMEM);
+	close(fd);
 }
 
 TEST(rlimit_cap_ipc_lock)
 {
-	pid_t pid;
-
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		const __u64 b = APERTURE_START;
-		struct iommufd_stats s0, st;
-		unsigned char *buf;
-		__u32 ioas;
-		int fd;
-
-		/* process mode: the limit applies to this mm only */
-		fd = iommufd_open();
-		CHILD_ASSERT(fd >= 0);
-		CHILD_ASSERT(_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0,
-					 1) == 0);
-		CHILD_ASSERT(_ioas_alloc(fd, &ioas) == 0);
-		CHILD_ASSERT(_mock_domain(fd, ioas, NULL, NULL, NULL) == 0);
-		buf = alloc_buffer(32 * PS, 19);
-		CHILD_ASSERT(buf);
-		child_stats(fd, &s0);
-		CHILD_ASSERT(set_memlock_limit((s0.mm_locked_vm + 8) * PS) ==
-			     0);
-
-		/* root with CAP_IPC_LOCK isn't limited */
-		CHILD_ASSERT(have_capability(CAP_IPC_LOCK));
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf, 16 * PS, b) == 0);
-		CHILD_ASSERT(_ioas_unmap(fd, ioas, 0, U64_MAX, NULL) == 0);
-		child_stats(fd, &st);
-		CHILD_ASSERT(stats_same(&s0, &st));
-
-		/* without it, root is */
-		CHILD_ASSERT(drop_capability(CAP_IPC_LOCK) == 0);
-		CHILD_ASSERT(!have_capability(CAP_IPC_LOCK));
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf, 16 * PS, b) == ENOMEM);
-		child_stats(fd, &st);
-		CHILD_ASSERT(stats_same(&s0, &st));
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf, 8 * PS, b) == 0);
-		child_stats(fd, &st);
-		CHILD_ASSERT(st.mm_locked_vm == s0.mm_locked_vm + 8);
-		CHILD_ASSERT(_map_fixed(fd, ioas, buf + 8 * PS, PS,
-					b + 8 * PS) == ENOMEM);
-		close(fd);
-		_exit(0);
-	}
-	ASSERT_EQ(0, wait_child(pid));
+	RUN_IN_CHILD(rlimit_cap_ipc_lock_child);
 }
 
 /*
@@ -730,18 +729,9 @@ static void memlock_child(int process_mode, int report_fd, int go_fd)
 	char c;
 	int fd;
 
-	fd = iommufd_open();
-	CHILD_ASSERT(fd >= 0);
-	if (process_mode) {
-		CHILD_ASSERT(_option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0,
-					 1) == 0);
-	}
-	CHILD_ASSERT(_ioas_alloc(fd, &ioas) == 0);
-	CHILD_ASSERT(_mock_domain(fd, ioas, NULL, NULL, NULL) == 0);
-	CHILD_ASSERT(set_memlock_limit(LIMIT_PAGES * PS) == 0);
-	CHILD_ASSERT(become_user(NOBODY_ID) == 0);
-	buf = alloc_buffer(SHARED_PAGES * PS, 20);
-	CHILD_ASSERT(buf);
+	fd = child_open_ioas(process_mode, &ioas, true, NULL);
+	child_become_limited_nobody();
+	buf = child_buffer(SHARED_PAGES, 20);
 
 	rep.rc = _map_fixed(fd, ioas, buf, SHARED_PAGES * PS, APERTURE_START);
 	child_stats(fd, &st);
@@ -817,6 +807,24 @@ TEST(rlimit_user_mode_shared)
 
 /* ---- fork ---- */
 
+/*
+ * The start of the fork tests: returns a copy of the @len bytes at @buf,
+ * which are then mapped at @iova; *@pfn is the PFN of @buf, 0 if unknown.
+ */
+static unsigned char *__map_for_fork(struct __test_metadata *_metadata,
+				     int fd, __u32 ioas, unsigned char *buf,
+				     __u64 iova, size_t len, __u64 *pfn)
+{
+	unsigned char *expect;
+
+	expect = malloc(len);
+	ASSERT_NE(NULL, expect);
+	memcpy(expect, buf, len);
+	ASSERT_EQ(0, _map_fixed(fd, ioas, buf, len, iova));
+	*pfn = virt_to_pfn(buf);
+	return expect;
+}
+
 TEST_F(pages, fork_child_writes_its_copy)
 {
 	const size_t len = 8 * PS;
@@ -826,12 +834,8 @@ TEST_F(pages, fork_child_writes_its_copy)
 	__u64 pfn;
 	pid_t pid;
 
-	expect = malloc(len);
-	ASSERT_NE(NULL, expect);
-	memcpy(expect, self->buf, len);
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, len,
-				self->base));
-	pfn = virt_to_pfn(self->buf);
+	expect = __map_for_fork(_metadata, self->fd, self->ioas, self->buf,
+				self->base, len, &pfn);
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -870,12 +874,8 @@ TEST_F(pages, fork_parent_writes_while_child_lives)
 	pid_t pid;
 	char c = 0;
 
-	expect = malloc(len);
-	ASSERT_NE(NULL, expect);
-	memcpy(expect, self->buf, len);
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, len,
-				self->base));
-	pfn = virt_to_pfn(self->buf);
+	expect = __map_for_fork(_metadata, self->fd, self->ioas, self->buf,
+				self->base, len, &pfn);
 	ASSERT_EQ(0, pipe(sync));
 
 	pid = fork();
@@ -996,22 +996,7 @@ static int write_long(const char *path, long val)
 /* a "Key:   123 ..." line of /proc/meminfo; -1 if not found */
 static long meminfo_val(const char *key)
 {
-	size_t klen = strlen(key);
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
+	return proc_key_val("/proc/meminfo", key);
 }
 
 FIXTURE(hugetlb) {
@@ -1032,9 +1017,7 @@ FIXTURE_SETUP(hugetlb)
 	self->nr_hwpts = 0;
 	self->iova = APERTURE_START + 4 * SZ_2M;
 	/* first what can fail with ASSERT, before anything needs undoing */
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &self->ioas));
+	__setup_ioas(_metadata, &self->fd, &self->ioas, 0, NULL, NULL, 0, 0);
 
 	if (meminfo_val("Hugepagesize") != 2048) {
 		self->skip = "the default hugepage size isn't 2 MiB";
@@ -1319,19 +1302,7 @@ FIXTURE_VARIANT_ADD(alloc, two_mock_domains) {
 
 FIXTURE_SETUP(alloc)
 {
-	unsigned int i;
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &self->ioas));
-	for (i = 0; i < variant->domains; i++) {
-		ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL,
-					  &self->hwpt[i], NULL));
-	}
-	self->nr_hwpts = variant->domains;
-	self->buf_size = 16 * page_size;
-	self->buf = alloc_buffer(self->buf_size, 23);
-	ASSERT_NE(NULL, self->buf);
+	SETUP_IOAS(variant->domains, NULL, 16, 23);
 	memset(&self->m, 0, sizeof(self->m));
 	self->m.aperture = variant->domains;
 }
@@ -1586,6 +1557,127 @@ TEST_F(pages, map_unmap_munmap_loop)
 	munmap(park, len);
 	STATS(&st);
 	ASSERT_STATS_EQUAL(&self->start, &st);
+}
+
+/* ====================================================================== */
+/* The mock IOMMU beside a real one */
+
+#define SYS_CLASS_IOMMU "/sys/class/iommu"
+#define MOCK_IOMMU_NAME "iommufd_mock"
+#define MOCK_IOMMU_DEVICES SYS_CLASS_IOMMU "/" MOCK_IOMMU_NAME "/devices"
+#define MAX_DIR_NAMES 64
+
+struct dir_names {
+	unsigned int total;	/* entries but "." and ".." */
+	unsigned int n;		/* the first of them, in name[] */
+	char name[MAX_DIR_NAMES][NAME_MAX + 1];
+};
+
+/* Read the entries of the directory @path; 0 or the errno of opendir() */
+static int read_dir_names(const char *path, struct dir_names *names)
+{
+	struct dirent *de;
+	DIR *dir;
+
+	names->total = 0;
+	names->n = 0;
+	dir = opendir(path);
+	if (!dir)
+		return errno;
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		names->total++;
+		if (names->n < MAX_DIR_NAMES)
+			snprintf(names->name[names->n++], NAME_MAX + 1, "%s",
+				 de->d_name);
+	}
+	closedir(dir);
+	return 0;
+}
+
+static bool has_dir_name(const struct dir_names *names, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < names->n; i++) {
+		if (!strcmp(names->name[i], name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The mock IOMMU serves its own bus, so it works while a real IOMMU (VT-d:
+ * "dmar0" and so on) owns the PCI bus: both are in /sys/class/iommu, a mock
+ * domain maps, and iommu_device_link() lists the mock device under the mock
+ * IOMMU for as long as it exists.
+ */
+TEST(mock_beside_real_iommu)
+{
+	struct dir_names *iommus, *before, *during;
+	const char *mdev = NULL;
+	char link[PATH_MAX];
+	__u32 ioas, stdev, hwpt;
+	unsigned char *buf;
+	unsigned int i;
+	__u64 iova = 0;
+	struct stat st;
+	glob_t groups;
+	int fd;
+
+	iommus = malloc(sizeof(*iommus));
+	before = malloc(sizeof(*before));
+	during = malloc(sizeof(*during));
+	ASSERT_NE(NULL, iommus);
+	ASSERT_NE(NULL, before);
+	ASSERT_NE(NULL, during);
+
+	ASSERT_EQ(0, stat(SYS_CLASS_IOMMU "/" MOCK_IOMMU_NAME, &st));
+	ASSERT_EQ(0, read_dir_names(SYS_CLASS_IOMMU, iommus));
+	if (iommus->total < 2)
+		SKIP(return, "no real IOMMU is active: " SYS_CLASS_IOMMU
+		     " has only " MOCK_IOMMU_NAME);
+	ASSERT_EQ(0, glob("/sys/bus/pci/devices/*/iommu_group", 0, NULL,
+			  &groups)) {
+		TH_LOG("a real IOMMU, but no PCI device in an iommu_group");
+	}
+	globfree(&groups);
+
+	ASSERT_EQ(0, read_dir_names(MOCK_IOMMU_DEVICES, before));
+	buf = __setup_ioas(_metadata, &fd, &ioas, 1, &stdev, &hwpt, 16, 41);
+	ASSERT_EQ(0, _map_auto(fd, ioas, buf, 16 * PS, &iova));
+	ASSERT_EQ(0, _md_check_map(fd, hwpt, iova, buf, 16 * PS));
+
+	/* the mock device is linked under the mock IOMMU while it exists */
+	ASSERT_EQ(0, read_dir_names(MOCK_IOMMU_DEVICES, during));
+	ASSERT_EQ(before->total + 1, during->total);
+	ASSERT_GE(MAX_DIR_NAMES, during->total);
+	for (i = 0; i < during->n; i++) {
+		if (!has_dir_name(before, during->name[i]))
+			mdev = during->name[i];
+	}
+	ASSERT_NE(NULL, mdev);
+	EXPECT_EQ(0, strncmp(mdev, MOCK_IOMMU_NAME, strlen(MOCK_IOMMU_NAME)));
+	snprintf(link, sizeof(link), MOCK_IOMMU_DEVICES "/%s", mdev);
+	ASSERT_EQ(0, lstat(link, &st));
+	EXPECT_TRUE(S_ISLNK(st.st_mode));
+	/* and the link leads to the device */
+	EXPECT_EQ(0, stat(link, &st));
+
+	/* destroying the stdev object removes the device, and the link */
+	ASSERT_EQ(0, _destroy(fd, stdev));
+	EXPECT_EQ(-1, lstat(link, &st));
+	EXPECT_EQ(ENOENT, errno);
+	ASSERT_EQ(0, read_dir_names(MOCK_IOMMU_DEVICES, during));
+	EXPECT_EQ(before->total, during->total);
+
+	ASSERT_EQ(0, _ioas_unmap(fd, ioas, 0, U64_MAX, NULL));
+	close(fd);
+	munmap(buf, 16 * PS);
+	free(iommus);
+	free(before);
+	free(during);
 }
 
 TEST_HARNESS_MAIN

@@ -462,15 +462,15 @@ static inline __u64 virt_to_pfn(const void *va)
 	return ent & ((1ULL << 55) - 1);
 }
 
-/* a "Key:   123 kB" line of /proc/self/status, in kB; -1 if not found */
-static inline long proc_status_kb(const char *key)
+/* the number of a "Key:   123 ..." line of the /proc file @path; -1 if none */
+static inline long proc_key_val(const char *path, const char *key)
 {
 	size_t klen = strlen(key);
 	char line[256];
 	long val = -1;
 	FILE *f;
 
-	f = fopen("/proc/self/status", "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -481,6 +481,12 @@ static inline long proc_status_kb(const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+/* a "Key:   123 kB" line of /proc/self/status, in kB; -1 if not found */
+static inline long proc_status_kb(const char *key)
+{
+	return proc_key_val("/proc/self/status", key);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -778,6 +784,51 @@ static inline void *alloc_buffer(size_t length, unsigned int seed)
 }
 
 /* ---------------------------------------------------------------------- */
+/* fixtures */
+
+/*
+ * What every fixture's setup starts with: open /dev/iommu into *@fd,
+ * allocate an IOAS into *@ioas and create @domains mock domains on it, their
+ * ids stored in @stdev[] and @hwpt[] (either may be NULL, else it has room
+ * for @domains ids). Returns @pages pages of memory filled by
+ * alloc_buffer() with @seed, NULL for 0 pages. Asserts on any failure.
+ */
+static inline void *__setup_ioas(struct __test_metadata *_metadata, int *fd,
+				 __u32 *ioas, unsigned int domains,
+				 __u32 *stdev, __u32 *hwpt, size_t pages,
+				 unsigned int seed)
+{
+	unsigned int i;
+	void *buf;
+
+	*fd = iommufd_open();
+	ASSERT_LE(0, *fd);
+	ASSERT_EQ(0, _ioas_alloc(*fd, ioas));
+	for (i = 0; i < domains; i++) {
+		ASSERT_EQ(0, _mock_domain(*fd, *ioas, stdev ? &stdev[i] : NULL,
+					  hwpt ? &hwpt[i] : NULL, NULL));
+	}
+	if (!pages)
+		return NULL;
+	buf = alloc_buffer(pages * page_size, seed);
+	ASSERT_NE(NULL, buf);
+	return buf;
+}
+
+/*
+ * __setup_ioas() for a fixture with fd, ioas, hwpt[], nr_hwpts, buf and
+ * buf_size members; @stdev is where the stdev ids go, or NULL.
+ */
+#define SETUP_IOAS(domains, stdev, pages, seed)				\
+	do {								\
+		self->buf = __setup_ioas(_metadata, &self->fd, &self->ioas, \
+					 domains, stdev, self->hwpt,	\
+					 pages, seed);			\
+		self->nr_hwpts = domains;				\
+		self->buf_size = (pages) * page_size;			\
+	} while (0)
+
+/* ---------------------------------------------------------------------- */
 /* child processes and privileges */
 
 /*
@@ -807,6 +858,26 @@ static inline int wait_child(pid_t pid)
 		return 128 + WTERMSIG(status);
 	return -1;
 }
+
+/*
+ * Run @fn in a child process, which exits 0 when @fn returns (@fn fails
+ * with CHILD_ASSERT), and assert that the child exited 0.
+ */
+static inline void __run_in_child(struct __test_metadata *_metadata,
+				  void (*fn)(void))
+{
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		fn();
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_child(pid));
+}
+
+#define RUN_IN_CHILD(fn) __run_in_child(_metadata, fn)
 
 static inline int capget_data(struct __user_cap_data_struct *data)
 {
