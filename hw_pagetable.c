@@ -8,45 +8,72 @@
  * of one IOAS: creating it adds the domain to the IOAS's io_pagetable,
  * which maps every existing area into it (pinning memory if it is the
  * IOAS's first domain), and destroying it removes the domain again, which
- * unmaps everything before the domain is freed. The HWPT holds a user
- * reference on its IOAS, so the IOAS cannot be destroyed under it.
+ * unmaps everything before the domain is freed. The HWPT is a user of its
+ * IOAS, so the IOAS cannot be destroyed under it, and sits on the IOAS's
+ * list of HWPTs, where automatic attach looks for one to reuse.
  *
- * Today HWPTs are created for the mock driver of the selftest; the device
- * kAPI will create them for real devices.
+ * The domain is allocated for a device (its bus's IOMMU driver makes it).
+ * When the device's IOMMU can enforce cache coherency, the domain is told
+ * to, before anything is mapped: such a HWPT then refuses devices that
+ * could do no-snoop DMA.
+ *
+ * A HWPT is either automatic, made by an attach and destroyed with its last
+ * device (device.c), or made by IOMMU_HWPT_ALLOC and destroyed by
+ * IOMMU_DESTROY, which fails with EBUSY while devices use it.
  */
 #include <linux/err.h>
 #include <linux/iommu.h>
+#include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
 
 /**
- * iommufd_hw_pagetable_create - wrap a domain and attach it to an IOAS
+ * iommufd_hw_pagetable_alloc - create a HWPT for a device on an IOAS
  * @ictx: the context
- * @ioas: the IOAS, which the caller holds; the HWPT becomes one of its users
- * @domain: an empty unmanaged domain, owned by the HWPT on success
+ * @ioas: the IOAS, held by the caller, whose mutex the caller holds
+ * @dev: the device the domain is made for
+ * @auto_domain: the kernel makes it for an attach (see the top of file)
  *
  * The HWPT is returned unpublished: finalize it or abort-and-destroy it.
  *
- * Return: the HWPT or an ERR_PTR; on failure the caller keeps @domain.
+ * Return: the HWPT or an ERR_PTR: -ENOMEM, or an error of mapping the
+ * IOAS's areas into the domain (-EADDRINUSE if one is outside the
+ * domain's aperture or alignment).
  */
 struct iommufd_hw_pagetable *
-iommufd_hw_pagetable_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			    struct iommu_domain *domain)
+iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			   struct device *dev, bool auto_domain)
 {
 	struct iommufd_hw_pagetable *hwpt;
+	struct iommu_domain *domain;
 	int rc;
 
+	lockdep_assert_held(&ioas->mutex);
+	domain = iommu_domain_alloc(dev->bus);
+	if (!domain)
+		return ERR_PTR(-ENOMEM);
 	hwpt = iommufd_object_alloc(ictx, hwpt, IOMMUFD_OBJ_HW_PAGETABLE);
-	if (IS_ERR(hwpt))
+	if (IS_ERR(hwpt)) {
+		iommu_domain_free(domain);
 		return hwpt;
+	}
+	/* Before any IOPTE exists, or the driver can't promise it. */
+	if (device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY) &&
+	    domain->ops->enforce_cache_coherency)
+		hwpt->enforce_cache_coherency =
+			domain->ops->enforce_cache_coherency(domain);
+
 	rc = iopt_table_add_domain(&ioas->iopt, domain);
 	if (rc) {
 		iommufd_object_abort(ictx, &hwpt->obj);
+		iommu_domain_free(domain);
 		return ERR_PTR(rc);
 	}
 	refcount_inc(&ioas->obj.users);
 	hwpt->ioas = ioas;
 	hwpt->domain = domain;
+	hwpt->auto_domain = auto_domain;
+	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
 	return hwpt;
 }
 
@@ -59,7 +86,58 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 	struct iommufd_hw_pagetable *hwpt =
 		container_of(obj, struct iommufd_hw_pagetable, obj);
 
+	mutex_lock(&hwpt->ioas->mutex);
+	list_del(&hwpt->hwpt_item);
+	mutex_unlock(&hwpt->ioas->mutex);
 	iopt_table_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
 	iommu_domain_free(hwpt->domain);
 	refcount_dec(&hwpt->ioas->obj.users);
+}
+
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_device *idev;
+	struct iommufd_object *pt;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	/* Nesting, dirty tracking and fault queues: not in 6.1's drivers. */
+	if (cmd->flags || cmd->data_type != IOMMU_HWPT_DATA_NONE)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EINVAL;
+	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	pt = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt)) {
+		rc = PTR_ERR(pt);
+		goto out_put_idev;
+	}
+	if (pt->type != IOMMUFD_OBJ_IOAS) {
+		rc = -EINVAL;
+		goto out_put_pt;
+	}
+	ioas = container_of(pt, struct iommufd_ioas, obj);
+
+	mutex_lock(&ioas->mutex);
+	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev, false);
+	mutex_unlock(&ioas->mutex);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_put_pt;
+	}
+	cmd->out_hwpt_id = hwpt->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
+	else
+		iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
 }

@@ -43,6 +43,8 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 	if (IS_ERR(ioas))
 		return ioas;
 	iopt_init_table(&ioas->iopt);
+	mutex_init(&ioas->mutex);
+	INIT_LIST_HEAD(&ioas->hwpt_list);
 	return ioas;
 }
 
@@ -54,7 +56,9 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_ioas *ioas = container_of(obj, struct iommufd_ioas, obj);
 
+	WARN_ON(!list_empty(&ioas->hwpt_list));
 	iopt_destroy_table(&ioas->iopt);
+	mutex_destroy(&ioas->mutex);
 }
 
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)

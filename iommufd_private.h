@@ -6,6 +6,7 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -13,8 +14,10 @@
 
 #include "io_pagetable.h"
 
+struct device;
 struct file;
 struct iommu_domain;
+struct iommu_group;
 
 /*
  * How pinned memory is charged against RLIMIT_MEMLOCK (IOMMU_OPTION
@@ -35,6 +38,9 @@ enum iommufd_account_mode {
  * @destroy_wait: woken when an object loses a user, for whoever waits to
  *                destroy it
  * @account_mode: enum iommufd_account_mode, for pages pinned from now on
+ * @groups: struct iommufd_group by iommu_group ID, the groups whose DMA
+ *          ownership the context holds
+ * @groups_lock: protects @groups and the groups' bind counts
  *
  * The context is the unit of ownership: everything created through a file
  * belongs to it, and holding the file descriptor is what grants access.
@@ -44,6 +50,8 @@ struct iommufd_ctx {
 	struct xarray objects;
 	wait_queue_head_t destroy_wait;
 	u8 account_mode;
+	struct xarray groups;
+	struct mutex groups_lock; /* see the kernel-doc */
 };
 
 int iommufd_cmd_index(unsigned int cmd, unsigned int ncmds);
@@ -69,6 +77,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_HW_PAGETABLE,
+	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_SELFTEST,
 	IOMMUFD_OBJ_MAX,
 };
@@ -108,15 +117,21 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj);
+bool iommufd_object_destroy_if_last(struct iommufd_ctx *ictx,
+				    struct iommufd_object *obj);
 
 /**
  * struct iommufd_ioas - an I/O address space (IOMMUFD_OBJ_IOAS)
  * @obj: the object header
  * @iopt: the IOVA-to-memory map and the domains it is mirrored into
+ * @mutex: protects @hwpt_list
+ * @hwpt_list: the HWPTs on this IOAS (&iommufd_hw_pagetable.hwpt_item)
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
+	struct mutex mutex; /* see the kernel-doc */
+	struct list_head hwpt_list;
 };
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
@@ -143,19 +158,28 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
 /**
  * struct iommufd_hw_pagetable - an iommu_domain (IOMMUFD_OBJ_HW_PAGETABLE)
  * @obj: the object header
- * @ioas: the IOAS whose mappings the domain mirrors; holds a user of it
+ * @ioas: the IOAS whose mappings the domain mirrors; the HWPT is one of its
+ *        users
  * @domain: the IOMMU driver's page table
+ * @hwpt_item: entry in &iommufd_ioas.hwpt_list
+ * @auto_domain: created by the kernel for an attach; destroyed with its
+ *               last device, and reused by other devices' attach
+ * @enforce_cache_coherency: the domain forbids no-snoop DMA
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommufd_ioas *ioas;
 	struct iommu_domain *domain;
+	struct list_head hwpt_item;
+	bool auto_domain;
+	bool enforce_cache_coherency;
 };
 
 struct iommufd_hw_pagetable *
-iommufd_hw_pagetable_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			    struct iommu_domain *domain);
+iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			   struct device *dev, bool auto_domain);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 
 static inline struct iommufd_hw_pagetable *
 iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
@@ -167,6 +191,55 @@ iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
 		return ERR_CAST(obj);
 	return container_of(obj, struct iommufd_hw_pagetable, obj);
 }
+
+/**
+ * struct iommufd_group - an iommu_group whose DMA a context owns
+ * @group: the group (referenced)
+ * @lock: serialises attach, replace and detach of the group's devices
+ * @hwpt: the HWPT the group's attached devices use, NULL while blocked
+ * @nbound: devices of the group bound to the context
+ * @nattached: devices of the group attached to @hwpt
+ */
+struct iommufd_group {
+	struct iommu_group *group;
+	struct mutex lock; /* see the kernel-doc */
+	struct iommufd_hw_pagetable *hwpt;
+	unsigned int nbound;
+	unsigned int nattached;
+};
+
+/**
+ * struct iommufd_device - a device bound to a context (IOMMUFD_OBJ_DEVICE)
+ * @obj: the object header
+ * @ictx: the context
+ * @dev: the device
+ * @igroup: the ownership of its iommu_group
+ * @hwpt: the HWPT it is attached to, or NULL; protected by the group lock
+ * @coherent_capable: its IOMMU can enforce cache coherency for it
+ */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct device *dev;
+	struct iommufd_group *igroup;
+	struct iommufd_hw_pagetable *hwpt;
+	bool coherent_capable;
+};
+
+static inline struct iommufd_device *
+iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_device, obj);
+}
+
+void iommufd_device_destroy(struct iommufd_object *obj);
+int iommufd_device_attach_new_hwpt(struct iommufd_device *idev, u32 *ioas_id);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 
 /* Counters the selftest reports; cheap enough to keep always. */
 enum iommufd_stat {
@@ -187,9 +260,21 @@ static inline void iommufd_stat_add(enum iommufd_stat stat, long n)
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 size_t iommufd_test_temp_limit(size_t size);
+bool iommufd_selftest_is_mock_dev(struct device *dev);
+void *iommufd_selftest_hw_info(u32 *type, size_t *len);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
+static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return false;
+}
+
+static inline void *iommufd_selftest_hw_info(u32 *type, size_t *len)
+{
+	return NULL;
+}
+
 static inline size_t iommufd_test_temp_limit(size_t size)
 {
 	return size;

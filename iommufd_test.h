@@ -35,6 +35,42 @@ enum {
 	IOMMU_TEST_OP_STATS = IOMMU_TEST_OP_LOCAL_BASE,
 	/* what the mock domain @id has at one IOVA, see iopte below */
 	IOMMU_TEST_OP_MD_IOPTE = 1001,
+	/* a mock device in a shared mock group, bound but not attached */
+	IOMMU_TEST_OP_MOCK_GROUP_DEVICE = 1002,
+	/* attach (or replace) / detach the device of stdev @id */
+	IOMMU_TEST_OP_DEVICE_ATTACH = 1003,
+	IOMMU_TEST_OP_DEVICE_DETACH = 1004,
+	/* what the device of stdev @id is attached to */
+	IOMMU_TEST_OP_DEVICE_INFO = 1005,
+};
+
+/* dev_flags of MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE */
+enum {
+	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
+	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
+	/* ours: the device cannot take part in enforced cache coherency */
+	MOCK_FLAGS_DEVICE_NO_COHERENCY = 1 << 24,
+	/* ours: the device reports [MOCK_RESV_START, MOCK_RESV_LAST] reserved */
+	MOCK_FLAGS_DEVICE_RESV = 1 << 25,
+};
+
+enum {
+	MOCK_RESV_START = 0x40000000,
+	MOCK_RESV_LAST = 0x400fffff,
+};
+
+/* GET_HW_INFO of a mock device */
+#define IOMMU_HW_INFO_TYPE_SELFTEST 0xfeedbeef
+#define IOMMU_HW_INFO_SELFTEST_REGVAL 0xdeadbeef
+
+/**
+ * struct iommu_test_hw_info - GET_HW_INFO data of the mock IOMMU
+ * @flags: 0
+ * @test_reg: IOMMU_HW_INFO_SELFTEST_REGVAL
+ */
+struct iommu_test_hw_info {
+	__u32 flags;
+	__u32 test_reg;
 };
 
 /* The IOVA window of a mock domain; the IOAS reserves everything else. */
@@ -59,8 +95,13 @@ enum {
  * @__reserved: must be 0
  * @add_reserved: ADD_RESERVED: reserve IOVA [@start, @start + @length) in
  *	the IOAS @id, as a device's reserved region would
- * @mock_domain: MOCK_DOMAIN: create a mock device with a mock domain on the
- *	IOAS @id; returns the device's and the page table's object IDs
+ * @mock_domain: MOCK_DOMAIN: create a mock device, bind it, give it a new
+ *	mock domain (a HWPT) on the IOAS @id and attach it there; returns the
+ *	selftest object (destroying it unbinds the device and frees the HWPT),
+ *	the HWPT and the bound device's IDs
+ * @mock_domain_flags: MOCK_DOMAIN_FLAGS: the same, with MOCK_FLAGS_DEVICE_*
+ * @mock_domain_replace: MOCK_DOMAIN_REPLACE: move the attached device of
+ *	stdev @id to @pt_id (an IOAS or a HWPT); returns the HWPT used
  * @check_map: MD_CHECK_MAP: check that the mock domain @id maps
  *	[@iova, @iova + @length) to the memory at @uptr (EINVAL if not)
  * @check_refs: MD_CHECK_REFS: check that each page of [@uptr, @uptr +
@@ -71,6 +112,15 @@ enum {
  * @stats: STATS (ours): counters, each global to the kernel except the
  *	accounting ones which are those of the calling process and its user
  * @iopte: MD_IOPTE (ours): the IOPTE of mock domain @id that covers @iova
+ * @mock_group_device: MOCK_GROUP_DEVICE (ours): create a mock device in the
+ *	mock iommu_group @group_key (devices with the same key share a group,
+ *	whichever file made them; key 0 means a group of its own) and bind it
+ *	to this file, without attaching it
+ * @device_attach: DEVICE_ATTACH (ours): iommufd_device_attach() of the
+ *	device of stdev @id to @pt_id (IOAS or HWPT); returns the HWPT
+ * @device_info: DEVICE_INFO (ours): the HWPT the device of stdev @id is
+ *	attached to (0 if none), whether it enforces cache coherency, and the
+ *	device's iommu_group ID
  * @__union_size: keeps the union the size mainline's has
  * @last: marks the end of the structure, must be 0
  */
@@ -89,6 +139,15 @@ struct iommu_test_cmd {
 			__u32 out_hwpt_id;
 			__u32 out_idev_id;
 		} mock_domain;
+		struct {
+			__u32 out_stdev_id;
+			__u32 out_hwpt_id;
+			__u32 out_idev_id;
+			__u32 dev_flags;
+		} mock_domain_flags;
+		struct {
+			__u32 pt_id;
+		} mock_domain_replace;
 		struct {
 			__aligned_u64 iova;
 			__aligned_u64 length;
@@ -122,6 +181,20 @@ struct iommu_test_cmd {
 			/* IOMMU_READ | IOMMU_WRITE as given to the domain */
 			__u32 out_prot;
 		} iopte;
+		struct {
+			__u32 group_key;
+			__u32 dev_flags;
+			__u32 out_stdev_id;
+			__u32 out_idev_id;
+		} mock_group_device;
+		struct {
+			__u32 pt_id;
+		} device_attach;
+		struct {
+			__u32 out_hwpt_id;
+			__u32 out_coherent;
+			__u32 out_group_id;
+		} device_info;
 		__aligned_u64 __union_size[6];
 	};
 	__u32 last;

@@ -162,9 +162,9 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 
 /*
  * Unpublish @obj if the ID table and @holders more are its only users.
- * Users are only added with the object in hand, by its dependents, which
- * hold it through a user or a ref themselves; under the xarray lock no
- * lookup can take a new ref of an object that is being unpublished.
+ * Dependents add users with refcount_inc_not_zero() or while they hold the
+ * object otherwise; under the xarray lock no lookup can take a new ref of
+ * an object that is being unpublished.
  */
 static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 				     struct iommufd_object *obj,
@@ -173,8 +173,8 @@ static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 	bool removed = false;
 
 	xa_lock(&ictx->objects);
-	if (refcount_read(&obj->users) == 1 + holders) {
-		refcount_set(&obj->users, 0);
+	/* Atomically, against refcount_inc_not_zero() of a new dependent. */
+	if (atomic_cmpxchg(&obj->users.refs, 1 + holders, 0) == 1 + holders) {
 		__xa_erase(&ictx->objects, obj->id);
 		removed = true;
 	}
@@ -208,6 +208,26 @@ void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 	kfree(obj);
 }
 
+/**
+ * iommufd_object_destroy_if_last - destroy an object with its last dependent
+ * @ictx: the context
+ * @obj: a visible object on which the caller holds a user
+ *
+ * Return: true if the caller's user was the last one besides the ID table:
+ * @obj is then destroyed and gone. false if others still use it: the
+ * caller's user is kept and must be dropped by the caller.
+ */
+bool iommufd_object_destroy_if_last(struct iommufd_ctx *ictx,
+				    struct iommufd_object *obj)
+{
+	if (!iommufd_object_unpublish(ictx, obj, 1))
+		return false;
+	iommufd_object_drain(ictx, obj);
+	iommufd_object_destroy(obj);
+	kfree(obj);
+	return true;
+}
+
 static void iommufd_object_destroy(struct iommufd_object *obj)
 {
 	switch (obj->type) {
@@ -216,6 +236,9 @@ static void iommufd_object_destroy(struct iommufd_object *obj)
 		break;
 	case IOMMUFD_OBJ_HW_PAGETABLE:
 		iommufd_hw_pagetable_destroy(obj);
+		break;
+	case IOMMUFD_OBJ_DEVICE:
+		iommufd_device_destroy(obj);
 		break;
 #ifdef CONFIG_IOMMUFD_TEST
 	case IOMMUFD_OBJ_SELFTEST:
@@ -322,6 +345,8 @@ union iommufd_cmd_buffer {
 	struct iommu_ioas_copy copy;
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
+	struct iommu_hwpt_alloc hwpt_alloc;
+	struct iommu_hw_info hw_info;
 #ifdef CONFIG_IOMMUFD_TEST
 	struct iommu_test_cmd test;
 #endif
@@ -360,6 +385,10 @@ static const struct iommufd_cmd_op iommufd_cmd_ops[] = {
 	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_UNMAP, iommufd_ioas_unmap,
 		    iommu_ioas_unmap, length),
 	IOMMUFD_CMD(IOMMUFD_CMD_OPTION, iommufd_option, iommu_option, val64),
+	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_ALLOC, iommufd_hwpt_alloc,
+		    iommu_hwpt_alloc, __reserved),
+	IOMMUFD_CMD(IOMMUFD_CMD_GET_HW_INFO, iommufd_get_hw_info,
+		    iommu_hw_info, __reserved),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test, iommu_test_cmd, last),
 #endif
@@ -427,6 +456,8 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	init_waitqueue_head(&ictx->destroy_wait);
+	xa_init(&ictx->groups);
+	mutex_init(&ictx->groups_lock);
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -456,7 +487,9 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	}
 	/* Something kept a reference it should have dropped. */
 	WARN_ON(!xa_empty(&ictx->objects));
+	WARN_ON(!xa_empty(&ictx->groups));
 	xa_destroy(&ictx->objects);
+	mutex_destroy(&ictx->groups_lock);
 	kfree(ictx);
 	return 0;
 }

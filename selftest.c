@@ -19,14 +19,19 @@
  * that the page it stops mapping is still pinned: iommufd must unmap (and
  * flush) before it unpins, and a violation is a kernel bug, so it WARNs.
  *
- * IOMMU_TEST_OP_MOCK_DOMAIN creates a mock device object and a HWPT with a
- * mock domain on an IOAS. The device object owns the HWPT: destroying the
- * device destroys the HWPT, and IOMMU_DESTROY of the HWPT alone is EBUSY.
+ * A selftest object ("stdev") owns one mock device and binds it to its
+ * context through the device kAPI, exactly as a real driver would; the
+ * test ops then attach, replace and detach it. IOMMU_TEST_OP_MOCK_DOMAIN
+ * does it all at once: a new mock device, bound and attached to a new
+ * automatic HWPT on an IOAS, which goes away with the device. Mock devices
+ * with the same group key share one iommu_group, across contexts, to test
+ * the group ownership rules.
  */
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/idr.h>
 #include <linux/iommu.h>
+#include <linux/iommufd.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/user.h>
@@ -66,6 +71,7 @@ size_t iommufd_test_temp_limit(size_t size)
 struct mock_domain {
 	struct iommu_domain domain;
 	struct xarray ioptes;
+	bool enforce_coherency;
 };
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
@@ -76,8 +82,23 @@ static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
 struct mock_dev {
 	struct device dev;
 	int id;
+	u32 flags;
+	u32 group_key;
 };
 
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+/* Shared mock iommu_groups by key; each holds a reference on its group. */
+struct mock_group {
+	struct iommu_group *group;
+	unsigned int ndevs;
+};
+
+static DEFINE_XARRAY(mock_groups);
+static DEFINE_MUTEX(mock_groups_lock);
 static DEFINE_IDA(mock_dev_ida);
 static struct iommu_device mock_iommu;
 static const struct iommu_domain_ops mock_domain_ops;
@@ -112,10 +133,26 @@ static void mock_domain_free(struct iommu_domain *domain)
 	kfree(md);
 }
 
+/*
+ * iommufd itself keeps devices that can't snoop out of enforcing domains;
+ * the mock accepts every attach, as a device hot-added to an owned group
+ * must be.
+ */
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
 	return 0;
+}
+
+static bool mock_domain_enforce_coherency(struct iommu_domain *domain)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	/* Like real drivers: only while nothing is mapped. */
+	if (!xa_empty(&md->ioptes))
+		return false;
+	md->enforce_coherency = true;
+	return true;
 }
 
 static void mock_domain_detach_dev(struct iommu_domain *domain,
@@ -208,6 +245,7 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
 	.iova_to_phys = mock_domain_iova_to_phys,
+	.enforce_cache_coherency = mock_domain_enforce_coherency,
 	.free = mock_domain_free,
 };
 
@@ -218,14 +256,124 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	return &mock_iommu;
 }
 
+static bool mock_capable(struct device *dev, enum iommu_cap cap)
+{
+	if (cap == IOMMU_CAP_CACHE_COHERENCY)
+		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_COHERENCY);
+	return false;
+}
+
+static struct iommu_group *mock_device_group(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct iommu_group *group;
+	struct mock_group *mgroup;
+	int rc;
+
+	if (!mdev->group_key)
+		return generic_device_group(dev);
+
+	mutex_lock(&mock_groups_lock);
+	mgroup = xa_load(&mock_groups, mdev->group_key);
+	if (!mgroup) {
+		mgroup = kzalloc(sizeof(*mgroup), GFP_KERNEL);
+		if (!mgroup) {
+			group = ERR_PTR(-ENOMEM);
+			goto out_unlock;
+		}
+		mgroup->group = iommu_group_alloc();
+		if (IS_ERR(mgroup->group)) {
+			group = mgroup->group;
+			kfree(mgroup);
+			goto out_unlock;
+		}
+		rc = xa_err(xa_store(&mock_groups, mdev->group_key, mgroup,
+				     GFP_KERNEL));
+		if (rc) {
+			iommu_group_put(mgroup->group);
+			kfree(mgroup);
+			group = ERR_PTR(rc);
+			goto out_unlock;
+		}
+	}
+	mgroup->ndevs++;
+	group = iommu_group_ref_get(mgroup->group);
+out_unlock:
+	mutex_unlock(&mock_groups_lock);
+	return group;
+}
+
+/* A mock device of a shared group is gone: drop the group when it's last. */
+static void mock_group_release(u32 group_key)
+{
+	struct mock_group *mgroup;
+
+	if (!group_key)
+		return;
+	mutex_lock(&mock_groups_lock);
+	mgroup = xa_load(&mock_groups, group_key);
+	if (mgroup && !--mgroup->ndevs) {
+		xa_erase(&mock_groups, group_key);
+		iommu_group_put(mgroup->group);
+		kfree(mgroup);
+	}
+	mutex_unlock(&mock_groups_lock);
+}
+
+static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	struct iommu_resv_region *region;
+
+	if (!(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_RESV))
+		return;
+	region = iommu_alloc_resv_region(MOCK_RESV_START,
+					 MOCK_RESV_LAST - MOCK_RESV_START + 1,
+					 0, IOMMU_RESV_RESERVED, GFP_KERNEL);
+	if (region)
+		list_add_tail(&region->list, head);
+}
+
 static const struct iommu_ops mock_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IOPTE_SIZE | MOCK_IOPTE_HUGE_SIZE,
+	.capable = mock_capable,
 	.domain_alloc = mock_domain_alloc,
 	.probe_device = mock_probe_device,
-	.device_group = generic_device_group,
+	.device_group = mock_device_group,
+	.get_resv_regions = mock_get_resv_regions,
 	.default_domain_ops = &mock_domain_ops,
 };
+
+/**
+ * iommufd_selftest_is_mock_dev - is this a device of the mock IOMMU
+ * @dev: a device
+ *
+ * Return: true for the selftest's mock devices.
+ */
+bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return dev->bus == &iommufd_mock_bus;
+}
+
+/**
+ * iommufd_selftest_hw_info - the GET_HW_INFO data of the mock IOMMU
+ * @type: returns IOMMU_HW_INFO_TYPE_SELFTEST
+ * @len: returns the size of the data
+ *
+ * Return: the data, to kfree(), or ERR_PTR(-ENOMEM).
+ */
+void *iommufd_selftest_hw_info(u32 *type, size_t *len)
+{
+	struct iommu_test_hw_info *info;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	*len = sizeof(*info);
+	return info;
+}
 
 static void mock_dev_release(struct device *dev)
 {
@@ -235,7 +383,7 @@ static void mock_dev_release(struct device *dev)
 	kfree(mdev);
 }
 
-static struct mock_dev *mock_dev_create(void)
+static struct mock_dev *mock_dev_create(u32 flags, u32 group_key)
 {
 	struct mock_dev *mdev;
 	int rc;
@@ -243,6 +391,8 @@ static struct mock_dev *mock_dev_create(void)
 	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
 	if (!mdev)
 		return ERR_PTR(-ENOMEM);
+	mdev->flags = flags;
+	mdev->group_key = group_key;
 	mdev->id = ida_alloc(&mock_dev_ida, GFP_KERNEL);
 	if (mdev->id < 0) {
 		rc = mdev->id;
@@ -261,6 +411,8 @@ static struct mock_dev *mock_dev_create(void)
 	rc = iommu_probe_device(&mdev->dev);
 	if (rc) {
 		device_del(&mdev->dev);
+		/* the group may have been made before the failure */
+		mock_group_release(group_key);
 		goto err_put;
 	}
 	return mdev;
@@ -272,89 +424,182 @@ err_put:
 
 static void mock_dev_destroy(struct mock_dev *mdev)
 {
+	u32 group_key = mdev->group_key;
+
 	iommu_release_device(&mdev->dev);
 	device_unregister(&mdev->dev);
+	mock_group_release(group_key);
 }
 
-/* IOMMUFD_OBJ_SELFTEST: a mock device and the HWPT it owns. */
+/* IOMMUFD_OBJ_SELFTEST: a mock device, bound to the object's context. */
 struct selftest_obj {
 	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
 	struct mock_dev *mdev;
-	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_device *idev;
 };
 
 /**
- * iommufd_selftest_destroy - remove a mock device and the HWPT it owns
+ * iommufd_selftest_destroy - unbind and remove a mock device
  * @obj: the IOMMUFD_OBJ_SELFTEST object
  */
 void iommufd_selftest_destroy(struct iommufd_object *obj)
 {
 	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
 
-	iommufd_object_destroy_owned(sobj->ictx, &sobj->hwpt->obj);
+	iommufd_device_unbind(sobj->idev);
 	mock_dev_destroy(sobj->mdev);
 }
 
-static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
-				    struct iommu_test_cmd *cmd)
+#define MOCK_FLAGS_DEVICE_ALL                                                  \
+	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |            \
+	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV)
+
+/* A new selftest object with a bound mock device, not yet published. */
+static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,
+						    u32 flags, u32 group_key,
+						    u32 *idev_id)
 {
-	struct iommufd_hw_pagetable *hwpt;
-	struct iommu_domain *domain;
 	struct selftest_obj *sobj;
-	struct iommufd_ioas *ioas;
 	int rc;
 
+	if (flags & ~MOCK_FLAGS_DEVICE_ALL)
+		return ERR_PTR(-EINVAL);
+	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(sobj))
+		return sobj;
+	sobj->mdev = mock_dev_create(flags, group_key);
+	if (IS_ERR(sobj->mdev)) {
+		rc = PTR_ERR(sobj->mdev);
+		goto err_abort;
+	}
+	sobj->idev = iommufd_device_bind(ucmd->ictx, &sobj->mdev->dev, idev_id);
+	if (IS_ERR(sobj->idev)) {
+		rc = PTR_ERR(sobj->idev);
+		goto err_mdev;
+	}
+	return sobj;
+
+err_mdev:
+	mock_dev_destroy(sobj->mdev);
+err_abort:
+	iommufd_object_abort(ucmd->ictx, &sobj->obj);
+	return ERR_PTR(rc);
+}
+
+static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd, u32 flags)
+{
+	struct iommufd_ioas *ioas;
+	struct selftest_obj *sobj;
+	u32 hwpt_id = cmd->id;
+	u32 idev_id;
+	int rc;
+
+	/* Only an IOAS: the new device gets a new HWPT on it. */
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-
-	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
-	if (IS_ERR(sobj)) {
-		rc = PTR_ERR(sobj);
-		goto out_put_ioas;
-	}
-	sobj->ictx = ucmd->ictx;
-	sobj->mdev = mock_dev_create();
-	if (IS_ERR(sobj->mdev)) {
-		rc = PTR_ERR(sobj->mdev);
-		goto out_abort;
-	}
-	domain = iommu_domain_alloc(&iommufd_mock_bus);
-	if (!domain) {
-		rc = -ENOMEM;
-		goto out_mdev;
-	}
-	hwpt = iommufd_hw_pagetable_create(ucmd->ictx, ioas, domain);
-	if (IS_ERR(hwpt)) {
-		rc = PTR_ERR(hwpt);
-		iommu_domain_free(domain);
-		goto out_mdev;
-	}
-	/* We own the HWPT: a user of it, and it is a user of the IOAS. */
-	refcount_inc(&hwpt->obj.users);
-	sobj->hwpt = hwpt;
-
-	cmd->mock_domain.out_stdev_id = sobj->obj.id;
-	cmd->mock_domain.out_hwpt_id = hwpt->obj.id;
-	cmd->mock_domain.out_idev_id = 0;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		refcount_dec(&hwpt->obj.users);
-		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
-		goto out_mdev;
-	}
-	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
-	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
+
+	sobj = iommufd_test_new_device(ucmd, flags, 0, &idev_id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	rc = iommufd_device_attach_new_hwpt(sobj->idev, &hwpt_id);
+	if (rc)
+		goto err_destroy;
+	/* Same place in both layouts of the union. */
+	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_hwpt_id = hwpt_id;
+	cmd->mock_domain.out_idev_id = idev_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto err_destroy;
+	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
 	return 0;
 
-out_mdev:
-	mock_dev_destroy(sobj->mdev);
-out_abort:
-	iommufd_object_abort(ucmd->ictx, &sobj->obj);
-out_put_ioas:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+err_destroy:
+	iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+static int iommufd_test_group_device(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj;
+	u32 idev_id;
+	int rc;
+
+	sobj = iommufd_test_new_device(ucmd, cmd->mock_group_device.dev_flags,
+				       cmd->mock_group_device.group_key,
+				       &idev_id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	cmd->mock_group_device.out_stdev_id = sobj->obj.id;
+	cmd->mock_group_device.out_idev_id = idev_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
+		return rc;
+	}
+	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	return 0;
+}
+
+static struct selftest_obj *iommufd_get_stdev(struct iommufd_ucmd *ucmd,
+					      u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct selftest_obj, obj);
+}
+
+/* ATTACH, REPLACE (must be attached), DETACH and INFO of a stdev's device */
+static int iommufd_test_device_op(struct iommufd_ucmd *ucmd,
+				  struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj;
+	struct iommufd_device *idev;
+	int rc = 0;
+
+	sobj = iommufd_get_stdev(ucmd, cmd->id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	idev = sobj->idev;
+
+	switch (cmd->op) {
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		if (!READ_ONCE(idev->hwpt)) {
+			rc = -EINVAL;
+			break;
+		}
+		fallthrough;
+	case IOMMU_TEST_OP_DEVICE_ATTACH:
+		/* pt_id is first in both layouts of the union */
+		rc = iommufd_device_attach(idev, &cmd->device_attach.pt_id);
+		if (!rc)
+			rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		break;
+	case IOMMU_TEST_OP_DEVICE_DETACH:
+		if (!READ_ONCE(idev->hwpt))
+			rc = -EINVAL;
+		else
+			iommufd_device_detach(idev);
+		break;
+	case IOMMU_TEST_OP_DEVICE_INFO:
+		mutex_lock(&idev->igroup->lock);
+		cmd->device_info.out_hwpt_id = idev->hwpt ? idev->hwpt->obj.id : 0;
+		cmd->device_info.out_coherent =
+			idev->hwpt && idev->hwpt->enforce_cache_coherency;
+		mutex_unlock(&idev->igroup->lock);
+		cmd->device_info.out_group_id =
+			iommu_group_id(idev->igroup->group);
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		break;
+	}
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
 	return rc;
 }
 
@@ -539,7 +784,17 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_ADD_RESERVED:
 		return iommufd_test_add_reserved(ucmd, cmd);
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
-		return iommufd_test_mock_domain(ucmd, cmd);
+		return iommufd_test_mock_domain(ucmd, cmd, 0);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return iommufd_test_mock_domain(ucmd, cmd,
+						cmd->mock_domain_flags.dev_flags);
+	case IOMMU_TEST_OP_MOCK_GROUP_DEVICE:
+		return iommufd_test_group_device(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+	case IOMMU_TEST_OP_DEVICE_ATTACH:
+	case IOMMU_TEST_OP_DEVICE_DETACH:
+	case IOMMU_TEST_OP_DEVICE_INFO:
+		return iommufd_test_device_op(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_MAP:
 		return iommufd_test_md_check_map(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:

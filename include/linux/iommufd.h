@@ -1,16 +1,81 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/*
- * iommufd kernel API, for drivers that give userspace control over the DMA
- * of their devices (VFIO first).
+/**
+ * DOC: iommufd kernel API
  *
- * A driver never programs an iommu_domain on behalf of userspace itself. It
- * hands its device to an iommufd context chosen by the user, and the context
- * decides which I/O page table the device uses. The functions follow as the
- * device API is implemented; for now only the context type is public.
+ * For drivers that give userspace control over the DMA of their devices
+ * (VFIO first). A driver never programs an iommu_domain on behalf of
+ * userspace itself. It hands its device to an iommufd context chosen by the
+ * user, and the context decides which I/O page table the device uses:
+ *
+ *  - iommufd_device_bind() claims DMA ownership of the device's whole
+ *    iommu_group for the context. From then on the group's DMA is blocked
+ *    until a device of it is attached. Devices of one group may all be bound
+ *    to the same context; another context, or a kernel driver on a device
+ *    of the group, makes binding fail with -EBUSY.
+ *  - iommufd_device_attach() points the device (and its group) at an IOAS
+ *    or a HWPT of the context. Attaching an attached device replaces its
+ *    page table with no window in which DMA is unblocked.
+ *  - iommufd_device_detach() blocks the group's DMA again, and
+ *    iommufd_device_unbind() gives the group back.
+ *
+ * The context stays alive while a device is bound to it.
  */
 #ifndef __LINUX_IOMMUFD_H
 #define __LINUX_IOMMUFD_H
 
+#include <linux/err.h>
+#include <linux/types.h>
+
+struct device;
 struct iommufd_ctx;
+struct iommufd_device;
+
+#if IS_ENABLED(CONFIG_IOMMUFD)
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id);
+void iommufd_device_unbind(struct iommufd_device *idev);
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev);
+bool iommufd_device_enforced_coherent(struct iommufd_device *idev);
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
+u32 iommufd_device_to_id(struct iommufd_device *idev);
+#else
+static inline struct iommufd_device *
+iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev, u32 *id)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void iommufd_device_unbind(struct iommufd_device *idev)
+{
+}
+
+static inline int iommufd_device_attach(struct iommufd_device *idev,
+					u32 *pt_id)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void iommufd_device_detach(struct iommufd_device *idev)
+{
+}
+
+static inline bool
+iommufd_device_enforced_coherent(struct iommufd_device *idev)
+{
+	return false;
+}
+
+static inline struct iommufd_ctx *
+iommufd_device_to_ictx(struct iommufd_device *idev)
+{
+	return NULL;
+}
+
+static inline u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return 0;
+}
+#endif
 
 #endif

@@ -57,6 +57,9 @@ enum {
 	IOMMUFD_CMD_IOAS_MAP = 0x85,
 	IOMMUFD_CMD_IOAS_UNMAP = 0x86,
 	IOMMUFD_CMD_OPTION = 0x87,
+	IOMMUFD_CMD_VFIO_IOAS = 0x88,
+	IOMMUFD_CMD_HWPT_ALLOC = 0x89,
+	IOMMUFD_CMD_GET_HW_INFO = 0x8a,
 };
 
 /**
@@ -305,5 +308,144 @@ struct iommu_option {
 };
 
 #define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
+
+/**
+ * enum iommufd_hwpt_alloc_flags - flags of IOMMU_HWPT_ALLOC
+ * @IOMMU_HWPT_ALLOC_NEST_PARENT: the HWPT is to be the parent of nested
+ *                                page tables
+ * @IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the HWPT tracks dirty IOVA
+ * @IOMMU_HWPT_FAULT_ID_VALID: @fault_id names a fault queue
+ *
+ * The IOMMU drivers of this kernel support none of them: each is refused
+ * with EOPNOTSUPP.
+ */
+enum iommufd_hwpt_alloc_flags {
+	IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,
+	IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1,
+	IOMMU_HWPT_FAULT_ID_VALID = 1 << 2,
+};
+
+/**
+ * enum iommu_hwpt_data_type - formats of driver data for IOMMU_HWPT_ALLOC
+ * @IOMMU_HWPT_DATA_NONE: no data, an ordinary page table for an IOAS
+ * @IOMMU_HWPT_DATA_VTD_S1: an Intel VT-d stage-1 table (not supported here)
+ */
+enum iommu_hwpt_data_type {
+	IOMMU_HWPT_DATA_NONE = 0,
+	IOMMU_HWPT_DATA_VTD_S1 = 1,
+};
+
+/**
+ * struct iommu_hwpt_alloc - ioctl(IOMMU_HWPT_ALLOC)
+ * @size: sizeof(struct iommu_hwpt_alloc)
+ * @flags: combination of enum iommufd_hwpt_alloc_flags
+ * @dev_id: a device bound to this file; the page table is made by its IOMMU
+ * @pt_id: the IOAS whose mappings the page table mirrors
+ * @out_hwpt_id: returns the ID of the new HWPT
+ * @__reserved: must be 0
+ * @data_type: one of enum iommu_hwpt_data_type
+ * @data_len: length of the driver data at @data_uptr
+ * @data_uptr: user pointer to driver data, for types other than NONE
+ * @fault_id: with IOMMU_HWPT_FAULT_ID_VALID, a fault queue
+ * @__reserved2: must be 0
+ *
+ * Creates a HW page table that devices like @dev_id can be attached to,
+ * filled with the IOAS's mappings and kept in sync with them. Unlike the
+ * page tables the kernel creates on attach, this one lives until
+ * IOMMU_DESTROY (EBUSY while devices use it). If the device can, the page
+ * table enforces cache coherency, and devices that cannot are refused
+ * (EINVAL) when they try to attach to it.
+ *
+ * ENOENT: @dev_id is not a device, or @pt_id names no object. EINVAL:
+ * @pt_id is an object other than an IOAS (a HWPT: nesting is not supported)
+ * or a reserved field is not 0.
+ * EOPNOTSUPP: a flag, or a @data_type other than NONE.
+ */
+struct iommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 out_hwpt_id;
+	__u32 __reserved;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 fault_id;
+	__u32 __reserved2;
+};
+
+#define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
+
+/**
+ * enum iommu_hw_info_type - formats of IOMMU_GET_HW_INFO data
+ * @IOMMU_HW_INFO_TYPE_NONE: the driver reports nothing
+ * @IOMMU_HW_INFO_TYPE_INTEL_VTD: struct iommu_hw_info_vtd
+ */
+enum iommu_hw_info_type {
+	IOMMU_HW_INFO_TYPE_NONE = 0,
+	IOMMU_HW_INFO_TYPE_INTEL_VTD = 1,
+};
+
+/**
+ * struct iommu_hw_info_vtd - Intel VT-d registers
+ * @flags: no flags are reported, 0
+ * @__reserved: 0
+ * @cap_reg: the Capability Register (VT-d specification 11.4.2)
+ * @ecap_reg: the Extended Capability Register (VT-d specification 11.4.3)
+ */
+struct iommu_hw_info_vtd {
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 cap_reg;
+	__aligned_u64 ecap_reg;
+};
+
+/**
+ * enum iommufd_hw_capabilities - generic IOMMU capabilities
+ * @IOMMU_HW_CAP_DIRTY_TRACKING: the IOMMU can track dirty IOVA
+ * @IOMMU_HW_CAP_PCI_PASID_EXEC: PASID execute permission
+ * @IOMMU_HW_CAP_PCI_PASID_PRIV: PASID privileged mode
+ *
+ * None is reported by this kernel.
+ */
+enum iommufd_hw_capabilities {
+	IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0,
+	IOMMU_HW_CAP_PCI_PASID_EXEC = 1 << 1,
+	IOMMU_HW_CAP_PCI_PASID_PRIV = 1 << 2,
+};
+
+/**
+ * struct iommu_hw_info - ioctl(IOMMU_GET_HW_INFO)
+ * @size: sizeof(struct iommu_hw_info)
+ * @flags: must be 0
+ * @dev_id: a device bound to this file
+ * @data_len: in: size of the buffer at @data_uptr; out: size of the data
+ *            the kernel has for this IOMMU
+ * @data_uptr: user buffer for the driver-specific data
+ * @out_data_type: returns one of enum iommu_hw_info_type
+ * @out_max_pasid_log2: returns the PASID width, 0 without PASID support
+ * @__reserved: must be 0
+ * @out_capabilities: returns enum iommufd_hw_capabilities bits
+ *
+ * Describes the IOMMU in front of a device, for a VMM that presents a
+ * virtual IOMMU to its guest. The data is copied as far as @data_len allows;
+ * a larger buffer has its tail zeroed. @data_len 0 only reads the type.
+ *
+ * ENOENT: @dev_id is not a device. EOPNOTSUPP: @flags is not 0.
+ */
+struct iommu_hw_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 out_data_type;
+	__u8 out_max_pasid_log2;
+	__u8 __reserved[3];
+	__aligned_u64 out_capabilities;
+};
+
+#define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
 
 #endif

@@ -749,8 +749,12 @@ TEST_F(basic, mock_domain_ids)
 	EXPECT_NE(0, hwpt1);
 	EXPECT_NE(0, stdev2);
 	EXPECT_NE(0, hwpt2);
-	EXPECT_EQ(0, idev1);
-	EXPECT_EQ(0, idev2);
+	/* the bound mock devices are objects of their own */
+	EXPECT_NE(0, idev1);
+	EXPECT_NE(0, idev2);
+	EXPECT_NE(idev1, idev2);
+	EXPECT_NE(idev1, stdev1);
+	EXPECT_NE(idev1, hwpt1);
 	EXPECT_NE(stdev1, hwpt1);
 	EXPECT_NE(stdev1, stdev2);
 	EXPECT_NE(hwpt1, hwpt2);

@@ -420,6 +420,170 @@ static inline int _md_iopte(int fd, __u32 hwpt, __u64 iova,
 }
 
 /* ---------------------------------------------------------------------- */
+/* devices: MOCK_DOMAIN_FLAGS, replace, our device ops, HWPT_ALLOC, HW_INFO */
+
+static inline int _mock_domain_flags(int fd, __u32 ioas, __u32 dev_flags,
+				     __u32 *stdev, __u32 *hwpt, __u32 *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = ioas,
+		.mock_domain_flags = { .dev_flags = dev_flags },
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (rc)
+		return rc;
+	if (stdev)
+		*stdev = cmd.mock_domain_flags.out_stdev_id;
+	if (hwpt)
+		*hwpt = cmd.mock_domain_flags.out_hwpt_id;
+	if (idev)
+		*idev = cmd.mock_domain_flags.out_idev_id;
+	return 0;
+}
+
+/* MOCK_DOMAIN_REPLACE: @out_hwpt (may be NULL) gets the HWPT now used */
+static inline int _mock_domain_replace(int fd, __u32 stdev, __u32 pt_id,
+				       __u32 *out_hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev,
+		.mock_domain_replace = { .pt_id = pt_id },
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (!rc && out_hwpt)
+		*out_hwpt = cmd.mock_domain_replace.pt_id;
+	return rc;
+}
+
+/* DEVICE_ATTACH (ours): @out_hwpt (may be NULL) gets the HWPT now used */
+static inline int _device_attach(int fd, __u32 stdev, __u32 pt_id,
+				 __u32 *out_hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DEVICE_ATTACH,
+		.id = stdev,
+		.device_attach = { .pt_id = pt_id },
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (!rc && out_hwpt)
+		*out_hwpt = cmd.device_attach.pt_id;
+	return rc;
+}
+
+static inline int _device_detach(int fd, __u32 stdev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DEVICE_DETACH,
+		.id = stdev,
+	};
+
+	return _test_cmd(fd, &cmd);
+}
+
+struct mock_dev_info {
+	__u32 hwpt;
+	__u32 coherent;
+	__u32 group;
+};
+
+/*
+ * DEVICE_INFO (ours). The output fields are sent holding garbage, so that
+ * a kernel that leaves one unwritten can't pass for one reporting 0.
+ */
+static inline int _device_info(int fd, __u32 stdev, struct mock_dev_info *info)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DEVICE_INFO,
+		.id = stdev,
+		.device_info = {
+			.out_hwpt_id = 0xdeadbeef,
+			.out_coherent = 0xdeadbeef,
+			.out_group_id = 0xdeadbeef,
+		},
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (!rc && info) {
+		info->hwpt = cmd.device_info.out_hwpt_id;
+		info->coherent = cmd.device_info.out_coherent;
+		info->group = cmd.device_info.out_group_id;
+	}
+	return rc;
+}
+
+/* MOCK_GROUP_DEVICE (ours): a bound, unattached device in group @key */
+static inline int _mock_group_device(int fd, __u32 key, __u32 dev_flags,
+				     __u32 *stdev, __u32 *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_GROUP_DEVICE,
+		.mock_group_device = {
+			.group_key = key,
+			.dev_flags = dev_flags,
+		},
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (rc)
+		return rc;
+	if (stdev)
+		*stdev = cmd.mock_group_device.out_stdev_id;
+	if (idev)
+		*idev = cmd.mock_group_device.out_idev_id;
+	return 0;
+}
+
+static inline int _hwpt_alloc(int fd, __u32 idev, __u32 pt_id, __u32 *hwpt)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = idev,
+		.pt_id = pt_id,
+	};
+	int rc;
+
+	rc = iommufd_ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+	if (!rc && hwpt)
+		*hwpt = cmd.out_hwpt_id;
+	return rc;
+}
+
+/*
+ * GET_HW_INFO of @idev into the @data_len bytes at @data; the whole command
+ * as the kernel returned it goes to *@out (may be NULL). The output fields
+ * are sent holding garbage, so that each must be written to read back right.
+ */
+static inline int _get_hw_info(int fd, __u32 idev, void *data, __u32 data_len,
+			       struct iommu_hw_info *out)
+{
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = idev,
+		.data_len = data_len,
+		.data_uptr = (uintptr_t)data,
+		.out_data_type = 0x5a5a5a5a,
+		.out_max_pasid_log2 = 0x5a,
+		.out_capabilities = ~0ULL,
+	};
+	int rc;
+
+	rc = iommufd_ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
+	if (out)
+		*out = cmd;
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
 /* read-only probes of kernel state */
 
 /*

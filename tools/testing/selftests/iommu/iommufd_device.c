@@ -1,0 +1,2058 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kselftests for the devices of /dev/iommu: the device object MOCK_DOMAIN
+ * binds, MOCK_DOMAIN_FLAGS, attach, detach and replace (between HWPTs of one
+ * IOAS and between IOASes), automatic HWPTs and their reuse, IOMMU_HWPT_ALLOC
+ * and the lifetime of user HWPTs, enforced cache coherency, the reserved IOVA
+ * of a device, iommu_group rules (within a file and across files) and
+ * IOMMU_GET_HW_INFO. After a refused call the tests check that nothing
+ * changed: accounting, IOVA ranges, the mock domains' IOPTEs and where each
+ * device is attached.
+ *
+ * Needs a kernel built with CONFIG_IOMMUFD_TEST (the mock IOMMU).
+ */
+#include "iommufd_utils.h"
+
+#define DEV_PAGES 32
+/*
+ * The mapping window the snapshots read: 16 pages, but no more granules
+ * than two mock domains' worth fit in a snapshot.
+ */
+#define WINDOW_MAX (MAX_SNAPSHOT_SLOTS / 2 * MOCK_GRAN)
+#define WINDOW (16 * PS < WINDOW_MAX ? 16 * PS : WINDOW_MAX)
+
+#define RESV_START ((__u64)MOCK_RESV_START)
+#define RESV_LAST ((__u64)MOCK_RESV_LAST)
+
+/* offsetofend() of the fields that end the first version of a command */
+#define HWPT_ALLOC_MIN_SIZE \
+	(offsetof(struct iommu_hwpt_alloc, __reserved) + sizeof(__u32))
+#define HW_INFO_MIN_SIZE					\
+	(offsetof(struct iommu_hw_info, __reserved) +		\
+	 sizeof(((struct iommu_hw_info *)0)->__reserved))
+
+/* the dev_flags bits MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE know */
+#define KNOWN_DEV_FLAGS							\
+	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |	\
+	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV)
+
+static const struct iommu_iova_range full_range = { 0, U64_MAX };
+static const struct iommu_iova_range aperture = {
+	APERTURE_START, APERTURE_LAST
+};
+
+/* the IOVA ranges of an IOAS with a RESV device attached */
+static const struct iommu_iova_range resv_split[2] = {
+	{ APERTURE_START, RESV_START - 1 },
+	{ RESV_LAST + 1, APERTURE_LAST },
+};
+
+/*
+ * Mock group keys are global to the kernel: make them unique to this
+ * process (each test runs in its own), non-zero, one per @n.
+ */
+static __u32 group_key(unsigned int n)
+{
+	return ((__u32)getpid() << 8) | (n & 0xff);
+}
+
+/* how many of the bytes [from, to) of @p are not @val */
+static unsigned int bytes_not(const void *p, size_t from, size_t to,
+			      unsigned char val)
+{
+	const unsigned char *c = p;
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = from; i < to; i++)
+		n += c[i] != val;
+	return n;
+}
+
+/* the device of @stdev is attached to @hwpt, which enforces @coherent */
+static void __expect_attached(struct __test_metadata *_metadata, int fd,
+			      __u32 stdev, __u32 hwpt, __u32 coherent)
+{
+	struct mock_dev_info info;
+
+	ASSERT_EQ(0, _device_info(fd, stdev, &info));
+	EXPECT_EQ(hwpt, info.hwpt);
+	EXPECT_EQ(coherent, info.coherent);
+}
+
+static void __expect_detached(struct __test_metadata *_metadata, int fd,
+			      __u32 stdev)
+{
+	struct mock_dev_info info;
+
+	ASSERT_EQ(0, _device_info(fd, stdev, &info));
+	EXPECT_EQ(0, info.hwpt);
+}
+
+static __u32 __group_of(struct __test_metadata *_metadata, int fd,
+			__u32 stdev)
+{
+	struct mock_dev_info info;
+
+	memset(&info, 0, sizeof(info));
+	EXPECT_EQ(0, _device_info(fd, stdev, &info));
+	return info.group;
+}
+
+#define ATTACHED(stdev, hwpt, coherent) \
+	__expect_attached(_metadata, self->fd, stdev, hwpt, coherent)
+#define DETACHED(stdev) __expect_detached(_metadata, self->fd, stdev)
+#define GROUP_OF(stdev) __group_of(_metadata, self->fd, stdev)
+
+/*
+ * Snapshot of @ioas: stats, IOVA ranges, option and the WINDOW bytes at
+ * @start, read through up to two mock domains (0 for none; without any
+ * the window is probed in the IOAS itself).
+ */
+static void __snap(struct __test_metadata *_metadata, int fd, __u32 ioas,
+		   __u64 start, __u32 h0, __u32 h1, struct ioas_state *st)
+{
+	unsigned int n = 0;
+	__u32 hwpts[2];
+
+	if (h0)
+		hwpts[n++] = h0;
+	if (h1)
+		hwpts[n++] = h1;
+	ASSERT_EQ(0, ioas_state_get_window(fd, ioas, hwpts, n, start, WINDOW,
+					   st));
+}
+
+#define SNAP(st, ioas, start, h0, h1) \
+	__snap(_metadata, self->fd, ioas, start, h0, h1, st)
+#define SAME(st, ioas) ASSERT_IOAS_UNCHANGED(self->fd, ioas, st)
+#define RANGES(ioas, exp, n, align) EXPECT_RANGES(self->fd, ioas, exp, n, align)
+
+/* the stats are those taken after setup (an empty IOAS, nothing pinned) */
+#define BACK_TO_START()							\
+	do {								\
+		struct iommufd_stats __now;				\
+									\
+		ASSERT_EQ(0, _get_stats(self->fd, &__now));		\
+		ASSERT_STATS_EQUAL(&self->start, &__now);		\
+	} while (0)
+
+/* ====================================================================== */
+/* One IOAS, nothing on it */
+
+FIXTURE(dev) {
+	int fd;
+	__u32 ioas;
+	unsigned char *buf;
+	size_t buf_size;
+	__u64 base;
+	struct iommufd_stats start;
+};
+
+FIXTURE_SETUP(dev)
+{
+	self->buf = __setup_ioas(_metadata, &self->fd, &self->ioas, 0, NULL,
+				 NULL, DEV_PAGES, 41);
+	self->buf_size = DEV_PAGES * PS;
+	self->base = APERTURE_START;
+	ASSERT_EQ(0, _get_stats(self->fd, &self->start));
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	close(self->fd);
+	munmap(self->buf, self->buf_size);
+}
+
+/* ---- MOCK_DOMAIN and its device object ---- */
+
+TEST_F(dev, mock_domain_idev)
+{
+	__u32 stdev, hwpt, idev, stdev2, hwpt2, idev2;
+	struct iommu_test_hw_info data;
+	struct ioas_state st;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	EXPECT_NE(0, stdev);
+	EXPECT_NE(0, hwpt);
+	EXPECT_NE(0, idev);
+	EXPECT_NE(stdev, hwpt);
+	EXPECT_NE(stdev, idev);
+	EXPECT_NE(hwpt, idev);
+	EXPECT_NE(self->ioas, stdev);
+	EXPECT_NE(self->ioas, hwpt);
+	EXPECT_NE(self->ioas, idev);
+
+	/* a second device on the same IOAS gets a HWPT of its own */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev2, &hwpt2,
+				  &idev2));
+	EXPECT_NE(0, idev2);
+	EXPECT_NE(hwpt, hwpt2);
+	EXPECT_NE(idev, idev2);
+	EXPECT_NE(stdev, stdev2);
+	EXPECT_NE(hwpt, idev2);
+	EXPECT_NE(idev, hwpt2);
+	ATTACHED(stdev, hwpt, 1);
+	ATTACHED(stdev2, hwpt2, 1);
+	EXPECT_NE(GROUP_OF(stdev), GROUP_OF(stdev2));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt2, self->base, self->buf,
+				   4 * PS));
+
+	/* the driver holds the device, the device holds the HWPT */
+	SNAP(&st, self->ioas, self->base, hwpt, hwpt2);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, idev));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
+	SAME(&st, self->ioas);
+	ATTACHED(stdev, hwpt, 1);
+	/* the idev is a device ID: GET_HW_INFO takes it */
+	EXPECT_EQ(0, _get_hw_info(self->fd, idev, &data, sizeof(data), NULL));
+
+	/* destroying the stdev unbinds the device and frees its HWPT */
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, idev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _md_check_map(self->fd, hwpt, self->base, self->buf,
+					4 * PS));
+	EXPECT_EQ(ENOENT, _get_hw_info(self->fd, idev, &data, sizeof(data),
+				       NULL));
+	EXPECT_EQ(ENOENT, _device_info(self->fd, stdev, NULL));
+
+	/* the other device is untouched */
+	ATTACHED(stdev2, hwpt2, 1);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt2, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+	EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, idev2));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	EXPECT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
+	BACK_TO_START();
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+}
+
+/* A user HWPT is not the device's: destroying the stdev only detaches */
+TEST_F(dev, destroy_stdev_detaches)
+{
+	__u32 stdev, idev, hwpt, out;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &hwpt));
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, hwpt, &out));
+	EXPECT_EQ(hwpt, out);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, idev));
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, idev));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+	EXPECT_EQ(0, _destroy(self->fd, hwpt));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* ---- MOCK_DOMAIN_FLAGS ---- */
+
+TEST_F(dev, mock_domain_flags)
+{
+	static const __u32 bad[] = {
+		1 << 2, 1 << 3, 1 << 23, 1 << 26, 1U << 31,
+		~(__u32)KNOWN_DEV_FLAGS,
+		MOCK_FLAGS_DEVICE_NO_COHERENCY | 1 << 4,
+		MOCK_FLAGS_DEVICE_RESV | 1U << 30,
+	};
+	static const __u32 good[] = {
+		0,
+		MOCK_FLAGS_DEVICE_NO_DIRTY,
+		MOCK_FLAGS_DEVICE_HUGE_IOVA,
+		MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA,
+	};
+	__u32 stdev, hwpt, idev, gone;
+	struct ioas_state st;
+	unsigned int i;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(EINVAL, _mock_domain_flags(self->fd, self->ioas,
+						     bad[i], &stdev, &hwpt,
+						     &idev)) {
+			TH_LOG("dev_flags %#x", bad[i]);
+		}
+	}
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
+	ASSERT_EQ(0, _destroy(self->fd, gone));
+	EXPECT_EQ(ENOENT, _mock_domain_flags(self->fd, gone, 0, NULL, NULL,
+					     NULL));
+	EXPECT_EQ(ENOENT, _mock_domain_flags(self->fd, 0, 0, NULL, NULL,
+					     NULL));
+	SAME(&st, self->ioas);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+
+	/* NO_DIRTY and HUGE_IOVA change nothing we can see */
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		stdev = 0;
+		hwpt = 0;
+		idev = 0;
+		ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas, good[i],
+						&stdev, &hwpt, &idev));
+		EXPECT_NE(0, stdev);
+		EXPECT_NE(0, hwpt);
+		EXPECT_NE(0, idev);
+		EXPECT_NE(hwpt, idev);
+		ATTACHED(stdev, hwpt, 1);
+		EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base,
+					   self->buf, 4 * PS));
+		EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+		EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
+		EXPECT_EQ(EBUSY, _destroy(self->fd, idev));
+		EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+		ASSERT_EQ(0, _destroy(self->fd, stdev));
+		EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+		EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	}
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	/* nothing was left on the IOAS */
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+TEST_F(dev, mock_domain_flags_no_coherency)
+{
+	__u32 stdev, hwpt, idev, stdev2, hwpt2;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_NO_COHERENCY, &stdev,
+					&hwpt, &idev));
+	ATTACHED(stdev, hwpt, 0);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
+
+	/* a normal device beside it does enforce */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev2, &hwpt2,
+				  NULL));
+	EXPECT_NE(hwpt, hwpt2);
+	ATTACHED(stdev2, hwpt2, 1);
+	ATTACHED(stdev, hwpt, 0);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	ASSERT_EQ(0, _destroy(self->fd, stdev2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt2));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+}
+
+TEST_F(dev, mock_domain_flags_resv)
+{
+	__u64 iova;
+	__u32 stdev, hwpt, stdev2;
+
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_RESV, &stdev, &hwpt,
+					NULL));
+	ATTACHED(stdev, hwpt, 1);
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+
+	/* MAP stays out of it */
+	EXPECT_EQ(EINVAL, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				     RESV_START));
+	EXPECT_EQ(EINVAL, _map_fixed(self->fd, self->ioas, self->buf, 2 * PS,
+				     RESV_START - PS));
+	EXPECT_EQ(EINVAL, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				     RESV_LAST + 1 - PS));
+	EXPECT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				RESV_START - PS));
+	EXPECT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				RESV_LAST + 1));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, RESV_START - PS, self->buf,
+				   PS));
+	iova = 0;
+	EXPECT_EQ(0, _map_auto(self->fd, self->ioas, self->buf, 4 * PS,
+			       &iova));
+	EXPECT_TRUE(iova + 4 * PS - 1 < RESV_START || iova > RESV_LAST);
+
+	/* a device without reserved IOVA changes nothing */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev2, NULL, NULL));
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+	ASSERT_EQ(0, _destroy(self->fd, stdev2));
+	RANGES(self->ioas, &full_range, 1, 1);
+	EXPECT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
+	EXPECT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				RESV_START));
+}
+
+/* ---- DEVICE_ATTACH, DEVICE_DETACH, DEVICE_INFO ---- */
+
+TEST_F(dev, attach_detach)
+{
+	__u32 stdev, idev, hwpt, hwpt2;
+	struct iommu_test_hw_info data;
+	struct ioas_state st;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	stdev = 0;
+	idev = 0;
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
+	EXPECT_NE(0, stdev);
+	EXPECT_NE(0, idev);
+	EXPECT_NE(stdev, idev);
+	EXPECT_NE(self->ioas, stdev);
+	EXPECT_NE(self->ioas, idev);
+	/* bound, not attached: nothing on the IOAS changed */
+	DETACHED(stdev);
+	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_EQ(0, _get_hw_info(self->fd, idev, &data, sizeof(data), NULL));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, idev));
+
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	EXPECT_EQ(EINVAL, _device_detach(self->fd, stdev));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, stdev, self->ioas,
+					       NULL));
+	SAME(&st, self->ioas);
+	DETACHED(stdev);
+
+	hwpt = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, self->ioas, &hwpt));
+	EXPECT_NE(0, hwpt);
+	EXPECT_NE(self->ioas, hwpt);
+	EXPECT_NE(stdev, hwpt);
+	EXPECT_NE(idev, hwpt);
+	ATTACHED(stdev, hwpt, 1);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+	EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, idev));
+	ATTACHED(stdev, hwpt, 1);
+
+	/* the automatic HWPT goes with its last device */
+	ASSERT_EQ(0, _device_detach(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	EXPECT_EQ(ENOENT, _md_check_map(self->fd, hwpt, self->base, self->buf,
+					4 * PS));
+	DETACHED(stdev);
+	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_EQ(0, _probe_mapped(self->fd, self->ioas, self->base, 4 * PS));
+	EXPECT_EQ(EINVAL, _device_detach(self->fd, stdev));
+
+	/* again; then destroying the attached device frees the HWPT too */
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, self->ioas, &hwpt2));
+	ATTACHED(stdev, hwpt2, 1);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt2, self->base, self->buf,
+				   4 * PS));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, idev));
+	EXPECT_EQ(ENOENT, _device_detach(self->fd, stdev));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+TEST_F(dev, device_ops_bad_ids)
+{
+	__u32 stdev, hwpt, idev, dstdev, didev, gone, out;
+	__u32 not_stdev[6], not_pt[3], other_kind[4];
+	struct ioas_state st;
+	unsigned int i;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &dstdev, &didev));
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
+	ASSERT_EQ(0, _destroy(self->fd, gone));
+	not_stdev[0] = 0;
+	not_stdev[1] = gone;
+	not_stdev[2] = 0xffffffff;
+	not_stdev[3] = self->ioas;
+	not_stdev[4] = hwpt;
+	not_stdev[5] = idev;
+	not_pt[0] = 0;
+	not_pt[1] = gone;
+	not_pt[2] = 0xffffffff;
+	other_kind[0] = stdev;
+	other_kind[1] = idev;
+	other_kind[2] = dstdev;
+	other_kind[3] = didev;
+
+	SNAP(&st, self->ioas, self->base, hwpt, 0);
+	for (i = 0; i < ARRAY_SIZE(not_stdev); i++) {
+		__u32 id = not_stdev[i];
+
+		EXPECT_EQ(ENOENT, _device_attach(self->fd, id, self->ioas,
+						 &out));
+		EXPECT_EQ(ENOENT, _device_attach(self->fd, id, hwpt, &out));
+		EXPECT_EQ(ENOENT, _mock_domain_replace(self->fd, id,
+						       self->ioas, &out));
+		EXPECT_EQ(ENOENT, _device_detach(self->fd, id));
+		EXPECT_EQ(ENOENT, _device_info(self->fd, id, NULL));
+	}
+	for (i = 0; i < ARRAY_SIZE(not_pt); i++) {
+		__u32 id = not_pt[i];
+
+		EXPECT_EQ(ENOENT, _device_attach(self->fd, stdev, id, &out));
+		EXPECT_EQ(ENOENT, _device_attach(self->fd, dstdev, id, &out));
+		EXPECT_EQ(ENOENT, _mock_domain_replace(self->fd, stdev, id,
+						       &out));
+	}
+	for (i = 0; i < ARRAY_SIZE(other_kind); i++) {
+		__u32 id = other_kind[i];
+
+		EXPECT_EQ(EINVAL, _device_attach(self->fd, stdev, id, &out));
+		EXPECT_EQ(EINVAL, _device_attach(self->fd, dstdev, id, &out));
+		EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, stdev, id,
+						       &out));
+	}
+	SAME(&st, self->ioas);
+	ATTACHED(stdev, hwpt, 1);
+	DETACHED(dstdev);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, dstdev));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* ---- automatic HWPTs ---- */
+
+TEST_F(dev, auto_domain_reuse)
+{
+	__u32 d1, d2, n1, n2, m, h1, h2, out, mh;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d1, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d2, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
+					MOCK_FLAGS_DEVICE_NO_COHERENCY, &n1,
+					NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
+					MOCK_FLAGS_DEVICE_NO_COHERENCY, &n2,
+					NULL));
+	/* key 0: a group each */
+	EXPECT_NE(GROUP_OF(d1), GROUP_OF(d2));
+	EXPECT_NE(GROUP_OF(d1), GROUP_OF(n1));
+	EXPECT_NE(GROUP_OF(n1), GROUP_OF(n2));
+
+	ASSERT_EQ(0, _device_attach(self->fd, d1, self->ioas, &h1));
+	ATTACHED(d1, h1, 1);
+	out = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, d2, self->ioas, &out));
+	EXPECT_EQ(h1, out);
+	ATTACHED(d2, h1, 1);
+
+	/* a device that can't enforce coherency needs a HWPT that doesn't */
+	ASSERT_EQ(0, _device_attach(self->fd, n1, self->ioas, &h2));
+	EXPECT_NE(h1, h2);
+	EXPECT_NE(0, h2);
+	ATTACHED(n1, h2, 0);
+	out = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, n2, self->ioas, &out));
+	EXPECT_EQ(h2, out);
+	ATTACHED(n2, h2, 0);
+	EXPECT_EQ(0, _md_check_map(self->fd, h1, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_map(self->fd, h2, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	/* MOCK_DOMAIN never reuses one */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &m, &mh, NULL));
+	EXPECT_NE(h1, mh);
+	EXPECT_NE(h2, mh);
+	ATTACHED(d1, h1, 1);
+	ATTACHED(n1, h2, 0);
+
+	/* an automatic HWPT lives as long as a device is attached to it */
+	ASSERT_EQ(0, _device_detach(self->fd, d1));
+	EXPECT_EQ(0, _md_check_map(self->fd, h1, self->base, self->buf,
+				   4 * PS));
+	ATTACHED(d2, h1, 1);
+	ASSERT_EQ(0, _device_detach(self->fd, d2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, h1));
+	EXPECT_EQ(ENOENT, _md_check_map(self->fd, h1, self->base, self->buf,
+					4 * PS));
+	ASSERT_EQ(0, _destroy(self->fd, n1));
+	EXPECT_EQ(0, _md_check_map(self->fd, h2, self->base, self->buf,
+				   4 * PS));
+	ATTACHED(n2, h2, 0);
+	ASSERT_EQ(0, _device_detach(self->fd, n2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, h2));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+	ASSERT_EQ(0, _destroy(self->fd, m));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	ASSERT_EQ(0, _destroy(self->fd, d1));
+	ASSERT_EQ(0, _destroy(self->fd, d2));
+	ASSERT_EQ(0, _destroy(self->fd, n2));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* DEVICE_ATTACH to an IOAS reuses the HWPT MOCK_DOMAIN made there */
+TEST_F(dev, auto_domain_from_mock_domain)
+{
+	__u32 stdev, hwpt, d, out;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d, NULL));
+	out = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, d, self->ioas, &out));
+	EXPECT_EQ(hwpt, out);
+	ATTACHED(d, hwpt, 1);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+
+	/* the HWPT outlives the device MOCK_DOMAIN made it for */
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+	ATTACHED(d, hwpt, 1);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	ASSERT_EQ(0, _device_detach(self->fd, d));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	ASSERT_EQ(0, _destroy(self->fd, d));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* ---- IOMMU_HWPT_ALLOC ---- */
+
+TEST_F(dev, hwpt_alloc_errors)
+{
+	static const __u32 bad_flags[] = {
+		IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		IOMMU_HWPT_FAULT_ID_VALID, 1 << 3, 1U << 31,
+	};
+	static const __u32 bad_types[] = {
+		IOMMU_HWPT_DATA_VTD_S1, 2, 0xffffffff,
+	};
+	struct iommu_hwpt_alloc good, cmd;
+	__u32 stdev, idev, ioas2, other, gone;
+	__u32 bad_pt[5], bad_dev[6];
+	struct ioas_state st;
+	unsigned int i;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	/* bound, not attached: a HWPT left behind would pin the mapping */
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, ioas2, &other));
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
+	ASSERT_EQ(0, _destroy(self->fd, gone));
+	bad_pt[0] = 0;
+	bad_pt[1] = gone;
+	bad_pt[2] = 0xffffffff;
+	/* objects that exist but are not an IOAS: EINVAL, like a HWPT */
+	bad_pt[3] = stdev;
+	bad_pt[4] = idev;
+	bad_dev[0] = 0;
+	bad_dev[1] = gone;
+	bad_dev[2] = 0xffffffff;
+	bad_dev[3] = self->ioas;
+	bad_dev[4] = stdev;
+	bad_dev[5] = other;
+	memset(&good, 0, sizeof(good));
+	good.size = sizeof(good);
+	good.dev_id = idev;
+	good.pt_id = self->ioas;
+
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	for (i = 0; i < ARRAY_SIZE(bad_flags); i++) {
+		cmd = good;
+		cmd.flags = bad_flags[i];
+		EXPECT_EQ(EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC,
+						    &cmd)) {
+			TH_LOG("flags %#x", bad_flags[i]);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(bad_types); i++) {
+		cmd = good;
+		cmd.data_type = bad_types[i];
+		EXPECT_EQ(EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC,
+						    &cmd)) {
+			TH_LOG("data_type %#x", bad_types[i]);
+		}
+	}
+	cmd = good;
+	cmd.__reserved = 1;
+	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	cmd = good;
+	cmd.__reserved = 0x80000000;
+	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	cmd = good;
+	cmd.__reserved2 = 1;
+	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	/* no nesting: a HWPT is not something to allocate on */
+	cmd = good;
+	cmd.pt_id = other;
+	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	for (i = 0; i < ARRAY_SIZE(bad_pt); i++) {
+		cmd = good;
+		cmd.pt_id = bad_pt[i];
+		EXPECT_EQ(i < 3 ? ENOENT : EINVAL,
+			  iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd)) {
+			TH_LOG("pt_id %u", bad_pt[i]);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(bad_dev); i++) {
+		cmd = good;
+		cmd.dev_id = bad_dev[i];
+		EXPECT_EQ(ENOENT, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC,
+						&cmd)) {
+			TH_LOG("dev_id %u", bad_dev[i]);
+		}
+	}
+	SAME(&st, self->ioas);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	DETACHED(stdev);
+	/* only one HWPT was ever made: with it gone, both IOASes are free */
+	ASSERT_EQ(0, _destroy(self->fd, other));
+	EXPECT_EQ(0, _destroy(self->fd, ioas2));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	BACK_TO_START();
+}
+
+TEST_F(dev, hwpt_alloc_size)
+{
+	struct iommu_hwpt_alloc cmd;
+	__u32 stdev, idev;
+	struct ioas_state st;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.dev_id = idev;
+	cmd.pt_id = self->ioas;
+
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
+				      sizeof(cmd), 0, false));
+	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
+				      sizeof(cmd), sizeof(__u32), false));
+	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
+				      sizeof(cmd), HWPT_ALLOC_MIN_SIZE - 1,
+				      false));
+	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
+				     sizeof(cmd), sizeof(cmd) + 1, true));
+	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
+				     sizeof(cmd), sizeof(cmd) + 8, true));
+	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
+				     sizeof(cmd), sizeof(cmd) + 64, true));
+	SAME(&st, self->ioas);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+
+	/* the first version, and zeros past the end, are fine */
+	cmd.out_hwpt_id = 0;
+	ASSERT_EQ(0, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd, sizeof(cmd),
+				 HWPT_ALLOC_MIN_SIZE, false));
+	EXPECT_NE(0, cmd.out_hwpt_id);
+	EXPECT_EQ(0, _md_check_map(self->fd, cmd.out_hwpt_id, self->base,
+				   self->buf, 4 * PS));
+	EXPECT_EQ(0, _destroy(self->fd, cmd.out_hwpt_id));
+	cmd.out_hwpt_id = 0;
+	ASSERT_EQ(0, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd, sizeof(cmd),
+				 sizeof(cmd) + 16, false));
+	EXPECT_NE(0, cmd.out_hwpt_id);
+	EXPECT_EQ(0, _md_check_map(self->fd, cmd.out_hwpt_id, self->base,
+				   self->buf, 4 * PS));
+	EXPECT_EQ(0, _destroy(self->fd, cmd.out_hwpt_id));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* A second HWPT on an IOAS maps everything at once, and pins nothing more */
+TEST_F(dev, hwpt_alloc_shares_pins)
+{
+	struct iommufd_stats s1, s2;
+	__u32 stdev, hwpt, idev, user;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 8 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	ASSERT_EQ(0, _get_stats(self->fd, &s1));
+	EXPECT_EQ(self->start.pinned_pages + 8, s1.pinned_pages);
+
+	user = 0;
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
+	EXPECT_NE(0, user);
+	EXPECT_NE(hwpt, user);
+	EXPECT_NE(stdev, user);
+	EXPECT_NE(idev, user);
+	EXPECT_NE(self->ioas, user);
+	EXPECT_EQ(0, _md_check_map(self->fd, user, self->base, self->buf,
+				   8 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	ASSERT_EQ(0, _get_stats(self->fd, &s2));
+	ASSERT_STATS_EQUAL(&s1, &s2);
+	EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
+	/* allocating it attached nothing */
+	ATTACHED(stdev, hwpt, 1);
+
+	/* it follows the IOAS from now on */
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf + 16 * PS,
+				4 * PS, self->base + 16 * PS));
+	EXPECT_EQ(0, _md_check_map(self->fd, user, self->base + 16 * PS,
+				   self->buf + 16 * PS, 4 * PS));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base + 16 * PS,
+				   self->buf + 16 * PS, 4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf + 16 * PS, 4 * PS, 1));
+	ASSERT_EQ(0, _get_stats(self->fd, &s2));
+	EXPECT_EQ(s1.pinned_pages + 4, s2.pinned_pages);
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, self->base + 16 * PS,
+				 4 * PS, NULL));
+	EXPECT_EQ(ENOENT, _md_iopte(self->fd, user, self->base + 16 * PS,
+				    NULL));
+	EXPECT_EQ(ENOENT, _md_iopte(self->fd, hwpt, self->base + 16 * PS,
+				    NULL));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf + 16 * PS, 4 * PS, 0));
+	ASSERT_EQ(0, _get_stats(self->fd, &s2));
+	ASSERT_STATS_EQUAL(&s1, &s2);
+
+	/* never attached: it can go, and the pins stay for the other one */
+	ASSERT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, user));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   8 * PS));
+	ASSERT_EQ(0, _get_stats(self->fd, &s2));
+	ASSERT_STATS_EQUAL(&s1, &s2);
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 0));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* A user HWPT alone on an IOAS holds the pins and restricts the IOVA */
+TEST_F(dev, hwpt_alloc_alone)
+{
+	struct iommufd_stats s0, s1;
+	__u32 stdev, idev, u1, u2;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 8 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &u1));
+	EXPECT_EQ(0, _md_check_map(self->fd, u1, self->base, self->buf,
+				   8 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	ASSERT_EQ(0, _get_stats(self->fd, &s1));
+	EXPECT_EQ(s0.pinned_pages + 8, s1.pinned_pages);
+	EXPECT_EQ(s0.user_locked_vm + 8, s1.user_locked_vm);
+	EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
+	DETACHED(stdev);
+
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &u2));
+	EXPECT_NE(u1, u2);
+	EXPECT_EQ(0, _md_check_map(self->fd, u2, self->base, self->buf,
+				   8 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+	ASSERT_STATS_EQUAL(&s1, &s0);
+
+	ASSERT_EQ(0, _destroy(self->fd, u1));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	EXPECT_EQ(0, _md_check_map(self->fd, u2, self->base, self->buf,
+				   8 * PS));
+	ASSERT_EQ(0, _destroy(self->fd, u2));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 0));
+	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* user-owned: EBUSY while attached, kept after the last detach */
+TEST_F(dev, hwpt_alloc_lifetime)
+{
+	__u32 stdev, hwpt, idev, user, out;
+	struct ioas_state st;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
+
+	out = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, user, &out));
+	EXPECT_EQ(user, out);
+	/* the automatic HWPT lost its only device */
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	ATTACHED(stdev, user, 1);
+
+	SNAP(&st, self->ioas, self->base, user, 0);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, user));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
+	SAME(&st, self->ioas);
+	ATTACHED(stdev, user, 1);
+
+	ASSERT_EQ(0, _device_detach(self->fd, stdev));
+	DETACHED(stdev);
+	EXPECT_EQ(0, _md_check_map(self->fd, user, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+	EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
+
+	/* and again, attached and detached: still there */
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, user, &out));
+	EXPECT_EQ(user, out);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, user));
+	ASSERT_EQ(0, _device_detach(self->fd, stdev));
+	EXPECT_EQ(0, _md_check_map(self->fd, user, self->base, self->buf,
+				   4 * PS));
+
+	ASSERT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, user));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
+	DETACHED(stdev);
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	BACK_TO_START();
+}
+
+/* ---- enforced cache coherency ---- */
+
+TEST_F(dev, coherency)
+{
+	__u32 stdev, hwpt, idev, s2, ns, ni, ms, mh, user, auto_nc, nc_user;
+	__u32 out;
+	struct ioas_state st;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ATTACHED(stdev, hwpt, 1);
+	/* made for a device that can enforce: it does */
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, user, &out));
+	ATTACHED(stdev, user, 1);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &s2, &hwpt, NULL));
+	ATTACHED(s2, hwpt, 1);
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
+					MOCK_FLAGS_DEVICE_NO_COHERENCY, &ns,
+					&ni));
+
+	/* a device that can't enforce stays out of both */
+	SNAP(&st, self->ioas, self->base, hwpt, user);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, user, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, hwpt, &out));
+	SAME(&st, self->ioas);
+	DETACHED(ns);
+
+	/* given the IOAS, it gets a new HWPT that doesn't enforce */
+	auto_nc = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, ns, self->ioas, &auto_nc));
+	EXPECT_NE(0, auto_nc);
+	EXPECT_NE(hwpt, auto_nc);
+	EXPECT_NE(user, auto_nc);
+	ATTACHED(ns, auto_nc, 0);
+	EXPECT_EQ(0, _md_check_map(self->fd, auto_nc, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	/* moving it to an enforcing HWPT fails and leaves it where it was */
+	SNAP(&st, self->ioas, self->base, auto_nc, user);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, user, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, hwpt, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, ns, user, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, ns, hwpt, &out));
+	SAME(&st, self->ioas);
+	ATTACHED(ns, auto_nc, 0);
+	ATTACHED(stdev, user, 1);
+
+	/* a HWPT allocated for it doesn't enforce, and takes it */
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, ni, self->ioas, &nc_user));
+	ASSERT_EQ(0, _device_attach(self->fd, ns, nc_user, &out));
+	EXPECT_EQ(nc_user, out);
+	ATTACHED(ns, nc_user, 0);
+	EXPECT_EQ(ENOENT, _destroy(self->fd, auto_nc));
+
+	/* MOCK_DOMAIN_FLAGS with NO_COHERENCY: the same rules */
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_NO_COHERENCY, &ms,
+					&mh, NULL));
+	ATTACHED(ms, mh, 0);
+	SNAP(&st, self->ioas, self->base, mh, user);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, ms, user, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, ms, user, &out));
+	SAME(&st, self->ioas);
+	ATTACHED(ms, mh, 0);
+	ASSERT_EQ(0, _mock_domain_replace(self->fd, ms, nc_user, &out));
+	EXPECT_EQ(nc_user, out);
+	ATTACHED(ms, nc_user, 0);
+	EXPECT_EQ(ENOENT, _destroy(self->fd, mh));
+
+	ASSERT_EQ(0, _destroy(self->fd, ms));
+	ASSERT_EQ(0, _destroy(self->fd, ns));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(0, _destroy(self->fd, nc_user));
+	EXPECT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
+	ASSERT_EQ(0, _destroy(self->fd, s2));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* ---- reserved IOVA of a device ---- */
+
+TEST_F(dev, resv_ranges)
+{
+	const struct iommu_iova_range over = {
+		RESV_START - PS, RESV_START + PS - 1
+	};
+	__u32 rs, hwpt, stdev, out;
+
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, MOCK_FLAGS_DEVICE_RESV,
+					&rs, NULL));
+	/* bound only: nothing reserved yet */
+	RANGES(self->ioas, &full_range, 1, 1);
+
+	ASSERT_EQ(0, _device_attach(self->fd, rs, self->ioas, &hwpt));
+	ATTACHED(rs, hwpt, 1);
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	EXPECT_EQ(EINVAL, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				     RESV_START));
+	EXPECT_EQ(EINVAL, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				     RESV_LAST + 1 - PS));
+	/* ALLOW_IOVAS can't claim it either */
+	EXPECT_EQ(EADDRINUSE, _allow_iovas(self->fd, self->ioas, &over, 1));
+	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, &resv_split[1], 1));
+	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, NULL, 0));
+
+	ASSERT_EQ(0, _device_detach(self->fd, rs));
+	RANGES(self->ioas, &full_range, 1, 1);
+	/* the region is usable again */
+	EXPECT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				RESV_START));
+	EXPECT_EQ(0, _ioas_unmap(self->fd, self->ioas, RESV_START, PS, NULL));
+	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, &over, 1));
+	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, NULL, 0));
+
+	/* beside a device without reserved IOVA, on the same IOAS */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, NULL));
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+	ASSERT_EQ(0, _device_attach(self->fd, rs, self->ioas, &out));
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	ASSERT_EQ(0, _device_detach(self->fd, rs));
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+	ASSERT_EQ(0, _device_attach(self->fd, rs, self->ioas, &out));
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	/* destroying the device drops its reservation too */
+	ASSERT_EQ(0, _destroy(self->fd, rs));
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	RANGES(self->ioas, &full_range, 1, 1);
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* A mapping in the device's reserved IOVA keeps the device out */
+TEST_F(dev, resv_mapping_eaddrinuse)
+{
+	const __u64 straddle = RESV_LAST + 1 - PS;
+	__u32 rs, stdev, hwpt, idev, user, out;
+	struct ioas_state st;
+
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, MOCK_FLAGS_DEVICE_RESV,
+					&rs, NULL));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 2 * PS,
+				RESV_START));
+
+	/* no HWPT on the IOAS yet */
+	SNAP(&st, self->ioas, RESV_START, 0, 0);
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
+	EXPECT_EQ(EADDRINUSE, _mock_domain_flags(self->fd, self->ioas,
+						 MOCK_FLAGS_DEVICE_RESV, NULL,
+						 NULL, NULL));
+	SAME(&st, self->ioas);
+	DETACHED(rs);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 2 * PS, 0));
+
+	/* with HWPTs there, whichever the device is given */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
+	SNAP(&st, self->ioas, RESV_START, hwpt, user);
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, hwpt, &out));
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, user, &out));
+	EXPECT_EQ(EADDRINUSE, _mock_domain_flags(self->fd, self->ioas,
+						 MOCK_FLAGS_DEVICE_RESV, NULL,
+						 NULL, NULL));
+	SAME(&st, self->ioas);
+	DETACHED(rs);
+	ATTACHED(stdev, hwpt, 1);
+	EXPECT_EQ(0, _md_check_map(self->fd, user, RESV_START, self->buf,
+				   2 * PS));
+
+	/* only the last page of the region */
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 2 * PS,
+				straddle));
+	SNAP(&st, self->ioas, straddle, hwpt, user);
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, user, &out));
+	SAME(&st, self->ioas);
+	DETACHED(rs);
+
+	/* with the region empty it goes in */
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
+	ASSERT_EQ(0, _device_attach(self->fd, rs, user, &out));
+	EXPECT_EQ(user, out);
+	ATTACHED(rs, user, 1);
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	ASSERT_EQ(0, _destroy(self->fd, rs));
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* An allowed range over the reserved IOVA keeps the device out, and back */
+TEST_F(dev, resv_allowed_eaddrinuse)
+{
+	const struct iommu_iova_range over_start = {
+		RESV_START - PS, RESV_START + PS - 1
+	};
+	const struct iommu_iova_range over_end = {
+		RESV_LAST + 1 - PS, RESV_LAST + PS
+	};
+	const struct iommu_iova_range beside = {
+		RESV_LAST + 1, RESV_LAST + 16 * PS
+	};
+	__u32 rs, out;
+	struct ioas_state st;
+
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, MOCK_FLAGS_DEVICE_RESV,
+					&rs, NULL));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &over_start, 1));
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
+	EXPECT_EQ(EADDRINUSE, _mock_domain_flags(self->fd, self->ioas,
+						 MOCK_FLAGS_DEVICE_RESV, NULL,
+						 NULL, NULL));
+	SAME(&st, self->ioas);
+	DETACHED(rs);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	/* the allowed list is still in force */
+	EXPECT_EQ(EADDRINUSE, _add_reserved(self->fd, self->ioas, RESV_START,
+					    PS));
+
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &over_end, 1));
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
+	SAME(&st, self->ioas);
+	DETACHED(rs);
+
+	/* next to the region is fine */
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &beside, 1));
+	ASSERT_EQ(0, _device_attach(self->fd, rs, self->ioas, &out));
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	EXPECT_EQ(0, _md_check_map(self->fd, out, self->base, self->buf,
+				   4 * PS));
+
+	/* and the other way round: the attached device's region is taken */
+	SNAP(&st, self->ioas, self->base, out, 0);
+	EXPECT_EQ(EADDRINUSE, _allow_iovas(self->fd, self->ioas, &over_start,
+					   1));
+	EXPECT_EQ(EADDRINUSE, _allow_iovas(self->fd, self->ioas, &over_end,
+					   1));
+	SAME(&st, self->ioas);
+	/* the old list stayed */
+	EXPECT_EQ(EADDRINUSE, _add_reserved(self->fd, self->ioas,
+					    RESV_LAST + 1, PS));
+
+	ASSERT_EQ(0, _device_detach(self->fd, rs));
+	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, &over_start, 1));
+	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, NULL, 0));
+	ASSERT_EQ(0, _destroy(self->fd, rs));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* ---- iommu_groups ---- */
+
+TEST_F(dev, group_ids)
+{
+	__u32 a1, a2, a3, b1, z1, z2, m;
+
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(1), 0, &a1, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(1), 0, &a2, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(1),
+					MOCK_FLAGS_DEVICE_NO_DIRTY, &a3, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(2), 0, &b1, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &z1, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &z2, NULL));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &m, NULL, NULL));
+	EXPECT_NE(a1, a2);
+	EXPECT_EQ(GROUP_OF(a1), GROUP_OF(a2));
+	EXPECT_EQ(GROUP_OF(a1), GROUP_OF(a3));
+	EXPECT_NE(GROUP_OF(a1), GROUP_OF(b1));
+	EXPECT_NE(GROUP_OF(a1), GROUP_OF(z1));
+	EXPECT_NE(GROUP_OF(b1), GROUP_OF(z1));
+	EXPECT_NE(GROUP_OF(z1), GROUP_OF(z2));
+	EXPECT_NE(GROUP_OF(m), GROUP_OF(a1));
+	EXPECT_NE(GROUP_OF(m), GROUP_OF(b1));
+	EXPECT_NE(GROUP_OF(m), GROUP_OF(z1));
+	EXPECT_NE(GROUP_OF(m), GROUP_OF(z2));
+	DETACHED(a1);
+	DETACHED(b1);
+
+	/* one device gone: the rest of its group stays together */
+	ASSERT_EQ(0, _destroy(self->fd, a2));
+	EXPECT_EQ(GROUP_OF(a1), GROUP_OF(a3));
+	EXPECT_NE(GROUP_OF(a1), GROUP_OF(b1));
+
+	ASSERT_EQ(0, _destroy(self->fd, a1));
+	ASSERT_EQ(0, _destroy(self->fd, a3));
+	ASSERT_EQ(0, _destroy(self->fd, b1));
+	ASSERT_EQ(0, _destroy(self->fd, z1));
+	ASSERT_EQ(0, _destroy(self->fd, z2));
+	ASSERT_EQ(0, _destroy(self->fd, m));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	/* the file holds nothing any more */
+	EXPECT_EQ(0, _option_set(self->fd, IOMMU_OPTION_RLIMIT_MODE, 0, 0));
+}
+
+/* The attached devices of one group share one HWPT */
+TEST_F(dev, group_same_hwpt)
+{
+	__u32 a1, a2, ia1, ioas2, h, user, out;
+	struct ioas_state st, st2;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, _map_fixed(self->fd, ioas2, self->buf + 8 * PS, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(1), 0, &a1,
+					&ia1));
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(1), 0, &a2, NULL));
+	ASSERT_EQ(GROUP_OF(a1), GROUP_OF(a2));
+
+	ASSERT_EQ(0, _device_attach(self->fd, a1, self->ioas, &h));
+	out = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, a2, self->ioas, &out));
+	EXPECT_EQ(h, out);
+	ATTACHED(a1, h, 1);
+	ATTACHED(a2, h, 1);
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, ia1, self->ioas, &user));
+
+	/* neither can move on its own */
+	SNAP(&st, self->ioas, self->base, h, user);
+	SNAP(&st2, ioas2, self->base, 0, 0);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a2, user, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a2, ioas2, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, a2, user, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, a2, ioas2, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a1, user, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a1, ioas2, &out));
+	SAME(&st, self->ioas);
+	SAME(&st2, ioas2);
+	ATTACHED(a1, h, 1);
+	ATTACHED(a2, h, 1);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf + 8 * PS, 4 * PS, 0));
+
+	/* a detached member can only join the HWPT the group uses */
+	ASSERT_EQ(0, _device_detach(self->fd, a2));
+	ATTACHED(a1, h, 1);
+	SNAP(&st, self->ioas, self->base, h, user);
+	SNAP(&st2, ioas2, self->base, 0, 0);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a2, user, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a2, ioas2, &out));
+	SAME(&st, self->ioas);
+	SAME(&st2, ioas2);
+	DETACHED(a2);
+	out = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, a2, h, &out));
+	EXPECT_EQ(h, out);
+	ATTACHED(a2, h, 1);
+
+	/* alone in the group's attachments, a device may move */
+	ASSERT_EQ(0, _device_detach(self->fd, a2));
+	ASSERT_EQ(0, _device_attach(self->fd, a1, user, &out));
+	EXPECT_EQ(user, out);
+	EXPECT_EQ(ENOENT, _destroy(self->fd, h));
+	ASSERT_EQ(0, _device_attach(self->fd, a2, user, &out));
+	EXPECT_EQ(user, out);
+	ATTACHED(a1, user, 1);
+	ATTACHED(a2, user, 1);
+
+	/* and all of them together, one after the other */
+	ASSERT_EQ(0, _device_detach(self->fd, a1));
+	ASSERT_EQ(0, _device_detach(self->fd, a2));
+	ASSERT_EQ(0, _device_attach(self->fd, a1, ioas2, &h));
+	ASSERT_EQ(0, _device_attach(self->fd, a2, ioas2, &out));
+	EXPECT_EQ(h, out);
+	EXPECT_EQ(0, _md_check_map(self->fd, h, self->base, self->buf + 8 * PS,
+				   4 * PS));
+
+	ASSERT_EQ(0, _destroy(self->fd, a1));
+	ATTACHED(a2, h, 1);
+	ASSERT_EQ(0, _destroy(self->fd, a2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, h));
+	EXPECT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(0, _destroy(self->fd, ioas2));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* A group bound to one file can't be bound to another */
+TEST_F(dev, group_other_file_ebusy)
+{
+	const __u32 key = group_key(1);
+	struct iommufd_stats s0, s1;
+	__u32 a1, a2, h, t1, t2, t3, x, g1, g2;
+	struct ioas_state st;
+	int fd2;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &a1, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &a2, NULL));
+	ASSERT_EQ(0, _device_attach(self->fd, a1, self->ioas, &h));
+	fd2 = iommufd_open();
+	ASSERT_LE(0, fd2);
+
+	SNAP(&st, self->ioas, self->base, h, 0);
+	ASSERT_EQ(0, _get_stats(fd2, &s0));
+	EXPECT_EQ(EBUSY, _mock_group_device(fd2, key, 0, &x, NULL));
+	EXPECT_EQ(EBUSY, _mock_group_device(fd2, key,
+					    MOCK_FLAGS_DEVICE_NO_COHERENCY,
+					    &x, NULL));
+	EXPECT_EQ(EBUSY, _mock_group_device(fd2, key, MOCK_FLAGS_DEVICE_RESV,
+					    &x, NULL));
+	ASSERT_EQ(0, _get_stats(fd2, &s1));
+	ASSERT_STATS_EQUAL(&s0, &s1);
+	/* nothing was left in fd2: it has no object at all */
+	EXPECT_EQ(0, _option_set(fd2, IOMMU_OPTION_RLIMIT_MODE, 0, 0));
+	SAME(&st, self->ioas);
+	ATTACHED(a1, h, 1);
+	DETACHED(a2);
+	EXPECT_EQ(GROUP_OF(a1), GROUP_OF(a2));
+
+	/* one device of the group left in this file is enough */
+	ASSERT_EQ(0, _destroy(self->fd, a2));
+	EXPECT_EQ(EBUSY, _mock_group_device(fd2, key, 0, &x, NULL));
+	EXPECT_EQ(0, _option_set(fd2, IOMMU_OPTION_RLIMIT_MODE, 0, 0));
+	ATTACHED(a1, h, 1);
+
+	/* unbound everywhere here: fd2 may have it, several devices even */
+	ASSERT_EQ(0, _destroy(self->fd, a1));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, h));
+	ASSERT_EQ(0, _mock_group_device(fd2, key, 0, &t1, NULL));
+	ASSERT_EQ(0, _mock_group_device(fd2, key, 0, &t2, NULL));
+	g1 = __group_of(_metadata, fd2, t1);
+	g2 = __group_of(_metadata, fd2, t2);
+	EXPECT_EQ(g1, g2);
+	/* and now this file is the other one */
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	EXPECT_EQ(EBUSY, _mock_group_device(self->fd, key, 0, &x, NULL));
+	SAME(&st, self->ioas);
+
+	/* closing fd2 releases the group */
+	close(fd2);
+	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &t3, NULL));
+	DETACHED(t3);
+	ASSERT_EQ(0, _destroy(self->fd, t3));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* Closing a file with bound and attached group devices releases the group */
+TEST_F(dev, group_close_releases)
+{
+	const __u32 key = group_key(1);
+	__u32 ioas, a1, a2, a3, ia1, h, user, t;
+	struct iommufd_stats s0, s1;
+	int fd2;
+
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+	fd2 = iommufd_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, _ioas_alloc(fd2, &ioas));
+	ASSERT_EQ(0, _map_fixed(fd2, ioas, self->buf, 8 * PS, self->base));
+	ASSERT_EQ(0, _mock_group_device(fd2, key, 0, &a1, &ia1));
+	ASSERT_EQ(0, _mock_group_device(fd2, key, 0, &a2, NULL));
+	ASSERT_EQ(0, _mock_group_device(fd2, key, 0, &a3, NULL));
+	ASSERT_EQ(0, _device_attach(fd2, a1, ioas, &h));
+	ASSERT_EQ(0, _device_attach(fd2, a2, ioas, &h));
+	ASSERT_EQ(0, _hwpt_alloc(fd2, ia1, ioas, &user));
+	ASSERT_EQ(0, _mock_domain(fd2, ioas, NULL, NULL, NULL));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	EXPECT_EQ(EBUSY, _mock_group_device(self->fd, key, 0, &t, NULL));
+
+	/* no DESTROY, no DETACH: close alone */
+	close(fd2);
+	ASSERT_EQ(0, _get_stats(self->fd, &s1));
+	ASSERT_STATS_EQUAL(&s0, &s1);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 0));
+	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &t, NULL));
+	ASSERT_EQ(0, _device_attach(self->fd, t, self->ioas, &h));
+	ATTACHED(t, h, 1);
+	ASSERT_EQ(0, _destroy(self->fd, t));
+	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
+	BACK_TO_START();
+}
+
+/* ---- IOMMU_GET_HW_INFO ---- */
+
+#define HW_INFO_LEN ((__u32)sizeof(struct iommu_test_hw_info))
+
+TEST_F(dev, hw_info_data_len)
+{
+	struct iommu_test_hw_info expect = {
+		.flags = 0,
+		.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL,
+	};
+	union {
+		unsigned char c[128];
+		__u64 align;
+	} buf;
+	static const __u32 bigger[] = { 9, 12, 16, 64, 100 };
+	struct iommu_hw_info out;
+	__u32 stdev, idev, gstdev, gidev;
+	unsigned int i;
+
+	ASSERT_EQ(8, HW_INFO_LEN);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, &idev));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &gstdev, &gidev));
+
+	/* exactly the size of the data */
+	memset(&buf, 0x5a, sizeof(buf));
+	ASSERT_EQ(0, _get_hw_info(self->fd, idev, buf.c, HW_INFO_LEN, &out));
+	EXPECT_EQ(HW_INFO_LEN, out.data_len);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+	EXPECT_EQ(0, out.out_capabilities);
+	EXPECT_EQ(0, out.out_max_pasid_log2);
+	EXPECT_EQ(0, memcmp(buf.c, &expect, sizeof(expect)));
+	EXPECT_EQ(0, bytes_not(buf.c, HW_INFO_LEN, sizeof(buf), 0x5a));
+
+	/* a device that isn't attached has the same IOMMU */
+	memset(&buf, 0x5a, sizeof(buf));
+	ASSERT_EQ(0, _get_hw_info(self->fd, gidev, buf.c, HW_INFO_LEN, &out));
+	EXPECT_EQ(HW_INFO_LEN, out.data_len);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+	EXPECT_EQ(0, memcmp(buf.c, &expect, sizeof(expect)));
+	EXPECT_EQ(0, bytes_not(buf.c, HW_INFO_LEN, sizeof(buf), 0x5a));
+
+	/* 0: only the type and the length come back */
+	memset(&buf, 0x5a, sizeof(buf));
+	ASSERT_EQ(0, _get_hw_info(self->fd, idev, buf.c, 0, &out));
+	EXPECT_EQ(HW_INFO_LEN, out.data_len);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+	EXPECT_EQ(0, out.out_capabilities);
+	EXPECT_EQ(0, out.out_max_pasid_log2);
+	EXPECT_EQ(0, bytes_not(buf.c, 0, sizeof(buf), 0x5a));
+	/* so no buffer is needed */
+	ASSERT_EQ(0, _get_hw_info(self->fd, idev, NULL, 0, &out));
+	EXPECT_EQ(HW_INFO_LEN, out.data_len);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+
+	/* shorter: truncated, nothing written past it */
+	memset(&buf, 0x5a, sizeof(buf));
+	ASSERT_EQ(0, _get_hw_info(self->fd, idev, buf.c, 4, &out));
+	EXPECT_EQ(HW_INFO_LEN, out.data_len);
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+	EXPECT_EQ(0, memcmp(buf.c, &expect, 4));
+	EXPECT_EQ(0, bytes_not(buf.c, 4, sizeof(buf), 0x5a));
+	memset(&buf, 0x5a, sizeof(buf));
+	ASSERT_EQ(0, _get_hw_info(self->fd, idev, buf.c, 6, &out));
+	EXPECT_EQ(HW_INFO_LEN, out.data_len);
+	EXPECT_EQ(0, memcmp(buf.c, &expect, 6));
+	EXPECT_EQ(0, bytes_not(buf.c, 6, sizeof(buf), 0x5a));
+
+	/* longer: the data, then zeros up to data_len, and nothing past it */
+	for (i = 0; i < ARRAY_SIZE(bigger); i++) {
+		memset(&buf, 0x5a, sizeof(buf));
+		ASSERT_EQ(0, _get_hw_info(self->fd, idev, buf.c, bigger[i],
+					  &out));
+		EXPECT_EQ(HW_INFO_LEN, out.data_len);
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+		EXPECT_EQ(0, memcmp(buf.c, &expect, sizeof(expect)));
+		EXPECT_EQ(0, bytes_not(buf.c, HW_INFO_LEN, bigger[i], 0));
+		EXPECT_EQ(0, bytes_not(buf.c, bigger[i], sizeof(buf), 0x5a)) {
+			TH_LOG("data_len %u", bigger[i]);
+		}
+	}
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, gstdev));
+	EXPECT_EQ(ENOENT, _get_hw_info(self->fd, gidev, buf.c, HW_INFO_LEN,
+				       NULL));
+}
+
+TEST_F(dev, hw_info_errors)
+{
+	static const __u32 bad_flags[] = { 1, 2, 1U << 31 };
+	union {
+		unsigned char c[64];
+		__u64 align;
+	} buf;
+	__u32 stdev, hwpt, idev, gone, bad_dev[6];
+	struct iommu_hw_info good, cmd;
+	unsigned int i;
+
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
+	ASSERT_EQ(0, _destroy(self->fd, gone));
+	bad_dev[0] = 0;
+	bad_dev[1] = gone;
+	bad_dev[2] = 0xffffffff;
+	bad_dev[3] = self->ioas;
+	bad_dev[4] = stdev;
+	bad_dev[5] = hwpt;
+	memset(&good, 0, sizeof(good));
+	good.size = sizeof(good);
+	good.dev_id = idev;
+	good.data_len = sizeof(buf);
+	good.data_uptr = (uintptr_t)buf.c;
+
+	memset(&buf, 0x5a, sizeof(buf));
+	for (i = 0; i < ARRAY_SIZE(bad_flags); i++) {
+		cmd = good;
+		cmd.flags = bad_flags[i];
+		EXPECT_EQ(EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO,
+						    &cmd));
+	}
+	for (i = 0; i < ARRAY_SIZE(cmd.__reserved); i++) {
+		cmd = good;
+		cmd.__reserved[i] = 1;
+		EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO,
+						&cmd));
+		cmd.__reserved[i] = 0x80;
+		EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO,
+						&cmd));
+	}
+	for (i = 0; i < ARRAY_SIZE(bad_dev); i++) {
+		cmd = good;
+		cmd.dev_id = bad_dev[i];
+		EXPECT_EQ(ENOENT, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO,
+						&cmd)) {
+			TH_LOG("dev_id %u", bad_dev[i]);
+		}
+	}
+	/* nothing was written by any of them */
+	EXPECT_EQ(0, bytes_not(buf.c, 0, sizeof(buf), 0x5a));
+
+	cmd = good;
+	ASSERT_EQ(0, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	EXPECT_EQ(IOMMU_HW_INFO_SELFTEST_REGVAL,
+		  ((struct iommu_test_hw_info *)buf.c)->test_reg);
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+}
+
+TEST_F(dev, hw_info_size)
+{
+	struct iommu_test_hw_info expect = {
+		.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL,
+	};
+	union {
+		unsigned char c[32];
+		__u64 align;
+	} buf;
+	struct iommu_hw_info cmd;
+	__u32 stdev, idev;
+
+	ASSERT_EQ(32, HW_INFO_MIN_SIZE);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, &idev));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.dev_id = idev;
+	cmd.data_len = HW_INFO_LEN;
+	cmd.data_uptr = (uintptr_t)buf.c;
+
+	memset(&buf, 0x5a, sizeof(buf));
+	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				      sizeof(cmd), 0, false));
+	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				      sizeof(cmd), sizeof(__u32), false));
+	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				      sizeof(cmd), HW_INFO_MIN_SIZE - 1,
+				      false));
+	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				     sizeof(cmd), sizeof(cmd) + 1, true));
+	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				     sizeof(cmd), sizeof(cmd) + 8, true));
+	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				     sizeof(cmd), sizeof(cmd) + 64, true));
+	EXPECT_EQ(0, bytes_not(buf.c, 0, sizeof(buf), 0x5a));
+
+	/* the first version, without out_capabilities */
+	cmd.out_data_type = 0;
+	ASSERT_EQ(0, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				 sizeof(cmd), HW_INFO_MIN_SIZE, false));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, cmd.out_data_type);
+	EXPECT_EQ(HW_INFO_LEN, cmd.data_len);
+	EXPECT_EQ(0, memcmp(buf.c, &expect, sizeof(expect)));
+	EXPECT_EQ(0, bytes_not(buf.c, HW_INFO_LEN, sizeof(buf), 0x5a));
+
+	/* zeros past the end are fine */
+	memset(&buf, 0x5a, sizeof(buf));
+	cmd.data_len = HW_INFO_LEN;
+	cmd.out_data_type = 0;
+	ASSERT_EQ(0, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
+				 sizeof(cmd), sizeof(cmd) + 16, false));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, cmd.out_data_type);
+	EXPECT_EQ(HW_INFO_LEN, cmd.data_len);
+	EXPECT_EQ(0, cmd.out_capabilities);
+	EXPECT_EQ(0, memcmp(buf.c, &expect, sizeof(expect)));
+	EXPECT_EQ(0, bytes_not(buf.c, HW_INFO_LEN, sizeof(buf), 0x5a));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+}
+
+/* ---- closing the file ---- */
+
+TEST(close_releases_devices)
+{
+	const __u32 key = group_key(3);
+	struct iommufd_stats s0, st;
+	__u32 ioas, ioas2, idev, a1, h, user, t;
+	unsigned char *buf;
+	int fd, fd2;
+
+	buf = alloc_buffer(16 * PS, 43);
+	ASSERT_NE(NULL, buf);
+	fd2 = iommufd_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, _get_stats(fd2, &s0));
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, _ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, _ioas_alloc(fd, &ioas2));
+	ASSERT_EQ(0, _map_fixed(fd, ioas, buf, 8 * PS, APERTURE_START));
+	ASSERT_EQ(0, _map_fixed(fd, ioas2, buf + 8 * PS, 8 * PS,
+				APERTURE_START));
+	ASSERT_EQ(0, _mock_domain(fd, ioas, NULL, NULL, &idev));
+	ASSERT_EQ(0, _mock_domain_flags(fd, ioas,
+					MOCK_FLAGS_DEVICE_NO_COHERENCY |
+					MOCK_FLAGS_DEVICE_RESV, NULL, NULL,
+					NULL));
+	ASSERT_EQ(0, _hwpt_alloc(fd, idev, ioas2, &user));
+	ASSERT_EQ(0, _mock_group_device(fd, key, 0, &a1, NULL));
+	ASSERT_EQ(0, _mock_group_device(fd, key, 0, NULL, NULL));
+	ASSERT_EQ(0, _device_attach(fd, a1, user, &h));
+	ASSERT_EQ(0, _mock_group_device(fd, 0, MOCK_FLAGS_DEVICE_RESV, &t,
+					NULL));
+	ASSERT_EQ(0, _device_attach(fd, t, ioas2, &h));
+	ASSERT_EQ(0, _get_stats(fd2, &st));
+	EXPECT_EQ(s0.pinned_pages + 16, st.pinned_pages);
+
+	close(fd);
+	ASSERT_EQ(0, _get_stats(fd2, &st));
+	ASSERT_STATS_EQUAL(&s0, &st);
+	EXPECT_EQ(0, _md_check_refs(fd2, buf, 16 * PS, 0));
+	/* the group is free for another file */
+	ASSERT_EQ(0, _mock_group_device(fd2, key, 0, &t, NULL));
+	ASSERT_EQ(0, _destroy(fd2, t));
+	close(fd2);
+	munmap(buf, 16 * PS);
+}
+
+/* ====================================================================== */
+/*
+ * Replacing the HWPT of an attached device, by MOCK_DOMAIN_REPLACE or by
+ * DEVICE_ATTACH (which replaces when the device is attached): two IOASes,
+ * with the same IOVA mapped to different memory in each.
+ */
+
+FIXTURE(replace) {
+	int fd;
+	__u32 ioas;
+	__u32 ioas2;
+	unsigned char *buf;
+	size_t buf_size;
+	unsigned char *buf2;	/* what ioas2 maps, inside buf */
+	__u64 base;
+	struct iommufd_stats start;
+};
+
+FIXTURE_VARIANT(replace) {
+	__u32 op;
+};
+
+FIXTURE_VARIANT_ADD(replace, mock_domain_replace) {
+	.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+};
+
+FIXTURE_VARIANT_ADD(replace, device_attach) {
+	.op = IOMMU_TEST_OP_DEVICE_ATTACH,
+};
+
+FIXTURE_SETUP(replace)
+{
+	self->buf = __setup_ioas(_metadata, &self->fd, &self->ioas, 0, NULL,
+				 NULL, DEV_PAGES, 47);
+	self->buf_size = DEV_PAGES * PS;
+	self->buf2 = self->buf + DEV_PAGES / 2 * PS;
+	self->base = APERTURE_START;
+	ASSERT_EQ(0, _get_stats(self->fd, &self->start));
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &self->ioas2));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 8 * PS,
+				self->base));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas2, self->buf2, 8 * PS,
+				self->base));
+}
+
+FIXTURE_TEARDOWN(replace)
+{
+	close(self->fd);
+	munmap(self->buf, self->buf_size);
+}
+
+/* move the attached device of @stdev to @pt_id the variant's way */
+static int move_dev(int fd, __u32 op, __u32 stdev, __u32 pt_id, __u32 *out)
+{
+	if (op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE)
+		return _mock_domain_replace(fd, stdev, pt_id, out);
+	return _device_attach(fd, stdev, pt_id, out);
+}
+
+#define MOVE(stdev, pt_id, out) \
+	move_dev(self->fd, variant->op, stdev, pt_id, out)
+
+/* [base, base + 8 pages) of @hwpt maps ioas' memory (1) or ioas2's (2) */
+#define MAPS_IOAS1(hwpt) \
+	_md_check_map(self->fd, hwpt, self->base, self->buf, 8 * PS)
+#define MAPS_IOAS2(hwpt) \
+	_md_check_map(self->fd, hwpt, self->base, self->buf2, 8 * PS)
+
+/* the two IOASes hold all the state there is: no HWPT, nothing pinned */
+#define IDLE_AGAIN()							\
+	do {								\
+		EXPECT_EQ(0, _md_check_refs(self->fd, self->buf,	\
+					    self->buf_size, 0));	\
+		EXPECT_EQ(0, _destroy(self->fd, self->ioas2));		\
+		EXPECT_EQ(0, _destroy(self->fd, self->ioas));		\
+		BACK_TO_START();					\
+	} while (0)
+
+TEST_F(replace, same_ioas)
+{
+	__u32 stdev, hwpt, idev, user, again, out;
+
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
+	EXPECT_NE(hwpt, user);
+
+	/* automatic -> user: the automatic one goes */
+	out = 0;
+	ASSERT_EQ(0, MOVE(stdev, user, &out));
+	EXPECT_EQ(user, out);
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	ATTACHED(stdev, user, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(user));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, user));
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+
+	/* to where it is already: nothing happens */
+	out = 0;
+	ASSERT_EQ(0, MOVE(stdev, user, &out));
+	EXPECT_EQ(user, out);
+	ATTACHED(stdev, user, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(user));
+
+	/* user -> the IOAS: a new automatic HWPT, the user one stays */
+	again = 0;
+	ASSERT_EQ(0, MOVE(stdev, self->ioas, &again));
+	EXPECT_NE(0, again);
+	EXPECT_NE(user, again);
+	EXPECT_NE(self->ioas, again);
+	ATTACHED(stdev, again, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(again));
+	EXPECT_EQ(0, MAPS_IOAS1(user));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+
+	/* the IOAS again: the automatic HWPT it is on is the one to use */
+	out = 0;
+	ASSERT_EQ(0, MOVE(stdev, self->ioas, &out));
+	EXPECT_EQ(again, out);
+	ATTACHED(stdev, again, 1);
+
+	EXPECT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(ENOENT, _md_check_map(self->fd, user, self->base, self->buf,
+					8 * PS));
+	EXPECT_EQ(0, MAPS_IOAS1(again));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, again));
+	IDLE_AGAIN();
+}
+
+TEST_F(replace, two_ioas)
+{
+	__u32 stdev, hwpt, idev, b, user, out;
+
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	EXPECT_EQ(0, MAPS_IOAS1(hwpt));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf2, 8 * PS, 0));
+
+	/* to the other IOAS: a new HWPT mapping its memory at once */
+	b = 0;
+	ASSERT_EQ(0, MOVE(stdev, self->ioas2, &b));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	EXPECT_NE(0, b);
+	EXPECT_NE(hwpt, b);
+	EXPECT_NE(self->ioas2, b);
+	ATTACHED(stdev, b, 1);
+	EXPECT_EQ(0, MAPS_IOAS2(b));
+	EXPECT_EQ(EINVAL, MAPS_IOAS1(b));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf2, 8 * PS, 1));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 0));
+	/* the old IOAS kept its mapping, and nothing restricts it any more */
+	EXPECT_EQ(0, _probe_mapped(self->fd, self->ioas, self->base, 8 * PS));
+	RANGES(self->ioas, &full_range, 1, 1);
+	RANGES(self->ioas2, &aperture, 1, MOCK_GRAN);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas2));
+
+	/* back, to a user HWPT of the first IOAS */
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
+	EXPECT_EQ(0, MAPS_IOAS1(user));
+	out = 0;
+	ASSERT_EQ(0, MOVE(stdev, user, &out));
+	EXPECT_EQ(user, out);
+	EXPECT_EQ(ENOENT, _destroy(self->fd, b));
+	ATTACHED(stdev, user, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(user));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf2, 8 * PS, 0));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
+	EXPECT_EQ(0, _probe_mapped(self->fd, self->ioas2, self->base, 8 * PS));
+	RANGES(self->ioas2, &full_range, 1, 1);
+
+	/* the new HWPT follows its IOAS, the other IOAS is not involved */
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf + 8 * PS,
+				2 * PS, self->base + 8 * PS));
+	EXPECT_EQ(0, _md_check_map(self->fd, user, self->base + 8 * PS,
+				   self->buf + 8 * PS, 2 * PS));
+	EXPECT_EQ(ENOENT, _probe_mapped(self->fd, self->ioas2,
+					self->base + 8 * PS, 2 * PS));
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(0, _destroy(self->fd, user));
+	IDLE_AGAIN();
+}
+
+TEST_F(replace, failures_keep_old)
+{
+	__u32 stdev, hwpt, idev, stdev2, gone, out;
+	__u32 bad_pt[3], other_kind[3], bad_dev[5];
+	struct ioas_state st, st2;
+	unsigned int i;
+
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas2, &stdev2, NULL, NULL));
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
+	ASSERT_EQ(0, _destroy(self->fd, gone));
+	bad_pt[0] = 0;
+	bad_pt[1] = gone;
+	bad_pt[2] = 0xffffffff;
+	other_kind[0] = stdev;
+	other_kind[1] = idev;
+	other_kind[2] = stdev2;
+	bad_dev[0] = 0;
+	bad_dev[1] = gone;
+	bad_dev[2] = self->ioas;
+	bad_dev[3] = hwpt;
+	bad_dev[4] = idev;
+
+	SNAP(&st, self->ioas, self->base, hwpt, 0);
+	for (i = 0; i < ARRAY_SIZE(bad_pt); i++) {
+		EXPECT_EQ(ENOENT, MOVE(stdev, bad_pt[i], &out)) {
+			TH_LOG("pt_id %u", bad_pt[i]);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(other_kind); i++) {
+		EXPECT_EQ(EINVAL, MOVE(stdev, other_kind[i], &out)) {
+			TH_LOG("pt_id %u", other_kind[i]);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(bad_dev); i++) {
+		EXPECT_EQ(ENOENT, MOVE(bad_dev[i], self->ioas2, &out)) {
+			TH_LOG("id %u", bad_dev[i]);
+		}
+	}
+	SAME(&st, self->ioas);
+	ATTACHED(stdev, hwpt, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(hwpt));
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+
+	/* a detached device: only DEVICE_ATTACH attaches it */
+	ASSERT_EQ(0, _device_detach(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	SNAP(&st2, self->ioas2, self->base, 0, 0);
+	if (variant->op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE) {
+		EXPECT_EQ(EINVAL, MOVE(stdev, self->ioas, &out));
+		EXPECT_EQ(EINVAL, MOVE(stdev, self->ioas2, &out));
+		SAME(&st, self->ioas);
+		SAME(&st2, self->ioas2);
+		DETACHED(stdev);
+		ASSERT_EQ(0, _device_attach(self->fd, stdev, self->ioas,
+					    &hwpt));
+	} else {
+		ASSERT_EQ(0, MOVE(stdev, self->ioas, &hwpt));
+	}
+	ATTACHED(stdev, hwpt, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(hwpt));
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, stdev2));
+	IDLE_AGAIN();
+}
+
+/* The reserved IOVA of a device moves with it */
+TEST_F(replace, resv_moves)
+{
+	__u32 stdev, hwpt, idev, b, ns, ni, user, out;
+	struct ioas_state st, st2;
+
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_RESV, &stdev, &hwpt,
+					&idev));
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	RANGES(self->ioas2, &full_range, 1, 1);
+
+	ASSERT_EQ(0, MOVE(stdev, self->ioas2, &b));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	ATTACHED(stdev, b, 1);
+	EXPECT_EQ(0, MAPS_IOAS2(b));
+	RANGES(self->ioas, &full_range, 1, 1);
+	RANGES(self->ioas2, resv_split, 2, MOCK_GRAN);
+
+	/* a mapping where it would go keeps it where it is */
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				RESV_START + 4 * PS));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &ns, &ni));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, ni, self->ioas, &user));
+	SNAP(&st, self->ioas, RESV_START, user, 0);
+	SNAP(&st2, self->ioas2, self->base, b, 0);
+	EXPECT_EQ(EADDRINUSE, MOVE(stdev, self->ioas, &out));
+	EXPECT_EQ(EADDRINUSE, MOVE(stdev, user, &out));
+	SAME(&st, self->ioas);
+	SAME(&st2, self->ioas2);
+	ATTACHED(stdev, b, 1);
+	EXPECT_EQ(0, MAPS_IOAS2(b));
+
+	/* with it gone, the device moves, and its reservation with it */
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, RESV_START + 4 * PS,
+				 PS, NULL));
+	out = 0;
+	ASSERT_EQ(0, MOVE(stdev, user, &out));
+	EXPECT_EQ(user, out);
+	EXPECT_EQ(ENOENT, _destroy(self->fd, b));
+	ATTACHED(stdev, user, 1);
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	RANGES(self->ioas2, &full_range, 1, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(user));
+
+	/* between two HWPTs of one IOAS it stays reserved */
+	ASSERT_EQ(0, MOVE(stdev, self->ioas, &out));
+	EXPECT_NE(user, out);
+	ATTACHED(stdev, out, 1);
+	RANGES(self->ioas, resv_split, 2, MOCK_GRAN);
+	EXPECT_EQ(EINVAL, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				     RESV_START));
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+	EXPECT_EQ(0, _destroy(self->fd, user));
+	RANGES(self->ioas, &full_range, 1, 1);
+	ASSERT_EQ(0, _destroy(self->fd, ns));
+	IDLE_AGAIN();
+}
+
+/* A group's attached devices move together or not at all */
+TEST_F(replace, group_rules)
+{
+	__u32 a1, a2, ia1, h, user, out;
+	struct ioas_state st, st2;
+
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(1), 0, &a1,
+					&ia1));
+	ASSERT_EQ(0, _mock_group_device(self->fd, group_key(1), 0, &a2, NULL));
+	ASSERT_EQ(0, _device_attach(self->fd, a1, self->ioas, &h));
+	ASSERT_EQ(0, _device_attach(self->fd, a2, self->ioas, &out));
+	ASSERT_EQ(h, out);
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, ia1, self->ioas, &user));
+
+	SNAP(&st, self->ioas, self->base, h, user);
+	SNAP(&st2, self->ioas2, self->base, 0, 0);
+	EXPECT_EQ(EINVAL, MOVE(a1, user, &out));
+	EXPECT_EQ(EINVAL, MOVE(a2, user, &out));
+	EXPECT_EQ(EINVAL, MOVE(a1, self->ioas2, &out));
+	EXPECT_EQ(EINVAL, MOVE(a2, self->ioas2, &out));
+	SAME(&st, self->ioas);
+	SAME(&st2, self->ioas2);
+	ATTACHED(a1, h, 1);
+	ATTACHED(a2, h, 1);
+	EXPECT_EQ(0, MAPS_IOAS1(h));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf2, 8 * PS, 0));
+
+	/* the HWPT they are on is fine */
+	out = 0;
+	ASSERT_EQ(0, MOVE(a2, h, &out));
+	EXPECT_EQ(h, out);
+	ATTACHED(a1, h, 1);
+	ATTACHED(a2, h, 1);
+
+	ASSERT_EQ(0, _destroy(self->fd, a1));
+	ATTACHED(a2, h, 1);
+	ASSERT_EQ(0, _destroy(self->fd, a2));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, h));
+	EXPECT_EQ(0, _destroy(self->fd, user));
+	IDLE_AGAIN();
+}
+
+TEST_HARNESS_MAIN
