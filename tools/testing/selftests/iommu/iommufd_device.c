@@ -137,6 +137,18 @@ static void __snap(struct __test_metadata *_metadata, int fd, __u32 ioas,
 		ASSERT_STATS_EQUAL(&self->start, &__now);		\
 	} while (0)
 
+/* map the first @length bytes of buf at base, in the fixture's IOAS */
+#define MAP_BASE(length)						\
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, length, \
+				self->base))
+
+/* the end of a test that left nothing on its IOAS: the IOAS goes too */
+#define END_CLEAN()							\
+	do {								\
+		EXPECT_EQ(0, _destroy(self->fd, self->ioas));		\
+		BACK_TO_START();					\
+	} while (0)
+
 /* ====================================================================== */
 /* One IOAS, nothing on it */
 
@@ -172,8 +184,7 @@ TEST_F(dev, mock_domain_idev)
 	struct iommu_test_hw_info data;
 	struct ioas_state st;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	EXPECT_NE(0, stdev);
 	EXPECT_NE(0, hwpt);
@@ -245,8 +256,7 @@ TEST_F(dev, destroy_stdev_detaches)
 {
 	__u32 stdev, idev, hwpt, out;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
 	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &hwpt));
 	ASSERT_EQ(0, _device_attach(self->fd, stdev, hwpt, &out));
@@ -262,8 +272,7 @@ TEST_F(dev, destroy_stdev_detaches)
 	EXPECT_EQ(0, _destroy(self->fd, hwpt));
 	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* ---- MOCK_DOMAIN_FLAGS ---- */
@@ -286,8 +295,7 @@ TEST_F(dev, mock_domain_flags)
 	struct ioas_state st;
 	unsigned int i;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	SNAP(&st, self->ioas, self->base, 0, 0);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(EINVAL, _mock_domain_flags(self->fd, self->ioas,
@@ -296,8 +304,7 @@ TEST_F(dev, mock_domain_flags)
 			TH_LOG("dev_flags %#x", bad[i]);
 		}
 	}
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
-	ASSERT_EQ(0, _destroy(self->fd, gone));
+	gone = GONE_ID(self->fd);
 	EXPECT_EQ(ENOENT, _mock_domain_flags(self->fd, gone, 0, NULL, NULL,
 					     NULL));
 	EXPECT_EQ(ENOENT, _mock_domain_flags(self->fd, 0, 0, NULL, NULL,
@@ -329,16 +336,14 @@ TEST_F(dev, mock_domain_flags)
 	}
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 	/* nothing was left on the IOAS */
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 TEST_F(dev, mock_domain_flags_no_coherency)
 {
 	__u32 stdev, hwpt, idev, stdev2, hwpt2;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
 					MOCK_FLAGS_DEVICE_NO_COHERENCY, &stdev,
 					&hwpt, &idev));
@@ -412,8 +417,7 @@ TEST_F(dev, attach_detach)
 	struct iommu_test_hw_info data;
 	struct ioas_state st;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	stdev = 0;
 	idev = 0;
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
@@ -474,8 +478,26 @@ TEST_F(dev, attach_detach)
 	EXPECT_EQ(ENOENT, _device_detach(self->fd, stdev));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
+}
+
+/*
+ * Attaching the attached device of @stdev and the detached one of @dstdev,
+ * and replacing the HWPT of @stdev, to each pt_id of @ids[0..@n) fail with
+ * @err.
+ */
+static void __expect_pt_refused(struct __test_metadata *_metadata, int fd,
+				int err, __u32 stdev, __u32 dstdev,
+				const __u32 *ids, unsigned int n)
+{
+	unsigned int i;
+	__u32 out;
+
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(err, _device_attach(fd, stdev, ids[i], &out));
+		EXPECT_EQ(err, _device_attach(fd, dstdev, ids[i], &out));
+		EXPECT_EQ(err, _mock_domain_replace(fd, stdev, ids[i], &out));
+	}
 }
 
 TEST_F(dev, device_ops_bad_ids)
@@ -485,25 +507,13 @@ TEST_F(dev, device_ops_bad_ids)
 	struct ioas_state st;
 	unsigned int i;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &dstdev, &didev));
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
-	ASSERT_EQ(0, _destroy(self->fd, gone));
-	not_stdev[0] = 0;
-	not_stdev[1] = gone;
-	not_stdev[2] = 0xffffffff;
-	not_stdev[3] = self->ioas;
-	not_stdev[4] = hwpt;
-	not_stdev[5] = idev;
-	not_pt[0] = 0;
-	not_pt[1] = gone;
-	not_pt[2] = 0xffffffff;
-	other_kind[0] = stdev;
-	other_kind[1] = idev;
-	other_kind[2] = dstdev;
-	other_kind[3] = didev;
+	gone = GONE_ID(self->fd);
+	SET_IDS(not_stdev, 0, gone, 0xffffffff, self->ioas, hwpt, idev);
+	SET_IDS(not_pt, 0, gone, 0xffffffff);
+	SET_IDS(other_kind, stdev, idev, dstdev, didev);
 
 	SNAP(&st, self->ioas, self->base, hwpt, 0);
 	for (i = 0; i < ARRAY_SIZE(not_stdev); i++) {
@@ -517,22 +527,10 @@ TEST_F(dev, device_ops_bad_ids)
 		EXPECT_EQ(ENOENT, _device_detach(self->fd, id));
 		EXPECT_EQ(ENOENT, _device_info(self->fd, id, NULL));
 	}
-	for (i = 0; i < ARRAY_SIZE(not_pt); i++) {
-		__u32 id = not_pt[i];
-
-		EXPECT_EQ(ENOENT, _device_attach(self->fd, stdev, id, &out));
-		EXPECT_EQ(ENOENT, _device_attach(self->fd, dstdev, id, &out));
-		EXPECT_EQ(ENOENT, _mock_domain_replace(self->fd, stdev, id,
-						       &out));
-	}
-	for (i = 0; i < ARRAY_SIZE(other_kind); i++) {
-		__u32 id = other_kind[i];
-
-		EXPECT_EQ(EINVAL, _device_attach(self->fd, stdev, id, &out));
-		EXPECT_EQ(EINVAL, _device_attach(self->fd, dstdev, id, &out));
-		EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, stdev, id,
-						       &out));
-	}
+	__expect_pt_refused(_metadata, self->fd, ENOENT, stdev, dstdev,
+			    not_pt, ARRAY_SIZE(not_pt));
+	__expect_pt_refused(_metadata, self->fd, EINVAL, stdev, dstdev,
+			    other_kind, ARRAY_SIZE(other_kind));
 	SAME(&st, self->ioas);
 	ATTACHED(stdev, hwpt, 1);
 	DETACHED(dstdev);
@@ -541,8 +539,7 @@ TEST_F(dev, device_ops_bad_ids)
 
 	ASSERT_EQ(0, _destroy(self->fd, stdev));
 	ASSERT_EQ(0, _destroy(self->fd, dstdev));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* ---- automatic HWPTs ---- */
@@ -551,8 +548,7 @@ TEST_F(dev, auto_domain_reuse)
 {
 	__u32 d1, d2, n1, n2, m, h1, h2, out, mh;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d1, NULL));
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d2, NULL));
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
@@ -617,8 +613,7 @@ TEST_F(dev, auto_domain_reuse)
 	ASSERT_EQ(0, _destroy(self->fd, d1));
 	ASSERT_EQ(0, _destroy(self->fd, d2));
 	ASSERT_EQ(0, _destroy(self->fd, n2));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* DEVICE_ATTACH to an IOAS reuses the HWPT MOCK_DOMAIN made there */
@@ -626,8 +621,7 @@ TEST_F(dev, auto_domain_from_mock_domain)
 {
 	__u32 stdev, hwpt, d, out;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d, NULL));
 	out = 0;
@@ -648,8 +642,7 @@ TEST_F(dev, auto_domain_from_mock_domain)
 	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 	ASSERT_EQ(0, _destroy(self->fd, d));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* ---- IOMMU_HWPT_ALLOC ---- */
@@ -663,83 +656,43 @@ TEST_F(dev, hwpt_alloc_errors)
 	static const __u32 bad_types[] = {
 		IOMMU_HWPT_DATA_VTD_S1, 2, 0xffffffff,
 	};
-	struct iommu_hwpt_alloc good, cmd;
+	struct iommu_hwpt_alloc good;
 	__u32 stdev, idev, ioas2, other, gone;
 	__u32 bad_pt[5], bad_dev[6];
 	struct ioas_state st;
-	unsigned int i;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	/* bound, not attached: a HWPT left behind would pin the mapping */
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
 	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
 	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, ioas2, &other));
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
-	ASSERT_EQ(0, _destroy(self->fd, gone));
-	bad_pt[0] = 0;
-	bad_pt[1] = gone;
-	bad_pt[2] = 0xffffffff;
-	/* objects that exist but are not an IOAS: EINVAL, like a HWPT */
-	bad_pt[3] = stdev;
-	bad_pt[4] = idev;
-	bad_dev[0] = 0;
-	bad_dev[1] = gone;
-	bad_dev[2] = 0xffffffff;
-	bad_dev[3] = self->ioas;
-	bad_dev[4] = stdev;
-	bad_dev[5] = other;
+	gone = GONE_ID(self->fd);
+	/* bad_pt[3..4] exist but are not an IOAS: EINVAL, like a HWPT */
+	SET_IDS(bad_pt, 0, gone, 0xffffffff, stdev, idev);
+	SET_IDS(bad_dev, 0, gone, 0xffffffff, self->ioas, stdev, other);
 	memset(&good, 0, sizeof(good));
 	good.size = sizeof(good);
 	good.dev_id = idev;
 	good.pt_id = self->ioas;
 
 	SNAP(&st, self->ioas, self->base, 0, 0);
-	for (i = 0; i < ARRAY_SIZE(bad_flags); i++) {
-		cmd = good;
-		cmd.flags = bad_flags[i];
-		EXPECT_EQ(EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC,
-						    &cmd)) {
-			TH_LOG("flags %#x", bad_flags[i]);
-		}
-	}
-	for (i = 0; i < ARRAY_SIZE(bad_types); i++) {
-		cmd = good;
-		cmd.data_type = bad_types[i];
-		EXPECT_EQ(EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC,
-						    &cmd)) {
-			TH_LOG("data_type %#x", bad_types[i]);
-		}
-	}
-	cmd = good;
-	cmd.__reserved = 1;
-	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
-	cmd = good;
-	cmd.__reserved = 0x80000000;
-	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
-	cmd = good;
-	cmd.__reserved2 = 1;
-	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	EXPECT_U32_REFUSED_N(EOPNOTSUPP, self->fd, IOMMU_HWPT_ALLOC, good,
+			     flags, bad_flags, ARRAY_SIZE(bad_flags));
+	EXPECT_U32_REFUSED_N(EOPNOTSUPP, self->fd, IOMMU_HWPT_ALLOC, good,
+			     data_type, bad_types, ARRAY_SIZE(bad_types));
+	EXPECT_U32_REFUSED(EINVAL, self->fd, IOMMU_HWPT_ALLOC, good,
+			   __reserved, 1, 0x80000000);
+	EXPECT_U32_REFUSED(EINVAL, self->fd, IOMMU_HWPT_ALLOC, good,
+			   __reserved2, 1);
 	/* no nesting: a HWPT is not something to allocate on */
-	cmd = good;
-	cmd.pt_id = other;
-	EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
-	for (i = 0; i < ARRAY_SIZE(bad_pt); i++) {
-		cmd = good;
-		cmd.pt_id = bad_pt[i];
-		EXPECT_EQ(i < 3 ? ENOENT : EINVAL,
-			  iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd)) {
-			TH_LOG("pt_id %u", bad_pt[i]);
-		}
-	}
-	for (i = 0; i < ARRAY_SIZE(bad_dev); i++) {
-		cmd = good;
-		cmd.dev_id = bad_dev[i];
-		EXPECT_EQ(ENOENT, iommufd_ioctl(self->fd, IOMMU_HWPT_ALLOC,
-						&cmd)) {
-			TH_LOG("dev_id %u", bad_dev[i]);
-		}
-	}
+	EXPECT_U32_REFUSED(EINVAL, self->fd, IOMMU_HWPT_ALLOC, good, pt_id,
+			   other);
+	EXPECT_U32_REFUSED_N(ENOENT, self->fd, IOMMU_HWPT_ALLOC, good, pt_id,
+			     bad_pt, 3);
+	EXPECT_U32_REFUSED_N(EINVAL, self->fd, IOMMU_HWPT_ALLOC, good, pt_id,
+			     bad_pt + 3, ARRAY_SIZE(bad_pt) - 3);
+	EXPECT_U32_REFUSED_N(ENOENT, self->fd, IOMMU_HWPT_ALLOC, good, dev_id,
+			     bad_dev, ARRAY_SIZE(bad_dev));
 	SAME(&st, self->ioas);
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 	DETACHED(stdev);
@@ -757,27 +710,15 @@ TEST_F(dev, hwpt_alloc_size)
 	__u32 stdev, idev;
 	struct ioas_state st;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.dev_id = idev;
 	cmd.pt_id = self->ioas;
 
 	SNAP(&st, self->ioas, self->base, 0, 0);
-	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
-				      sizeof(cmd), 0, false));
-	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
-				      sizeof(cmd), sizeof(__u32), false));
-	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
-				      sizeof(cmd), HWPT_ALLOC_MIN_SIZE - 1,
-				      false));
-	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
-				     sizeof(cmd), sizeof(cmd) + 1, true));
-	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
-				     sizeof(cmd), sizeof(cmd) + 8, true));
-	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd,
-				     sizeof(cmd), sizeof(cmd) + 64, true));
+	EXPECT_SIZE_REFUSED_OVER(self->fd, IOMMU_HWPT_ALLOC, cmd,
+				 HWPT_ALLOC_MIN_SIZE, 1, 8, 64);
 	SAME(&st, self->ioas);
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 
@@ -798,8 +739,7 @@ TEST_F(dev, hwpt_alloc_size)
 	EXPECT_EQ(0, _destroy(self->fd, cmd.out_hwpt_id));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 	ASSERT_EQ(0, _destroy(self->fd, stdev));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* A second HWPT on an IOAS maps everything at once, and pins nothing more */
@@ -808,8 +748,7 @@ TEST_F(dev, hwpt_alloc_shares_pins)
 	struct iommufd_stats s1, s2;
 	__u32 stdev, hwpt, idev, user;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 8 * PS,
-				self->base));
+	MAP_BASE(8 * PS);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 1));
 	ASSERT_EQ(0, _get_stats(self->fd, &s1));
@@ -862,8 +801,7 @@ TEST_F(dev, hwpt_alloc_shares_pins)
 
 	ASSERT_EQ(0, _destroy(self->fd, stdev));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 0));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* A user HWPT alone on an IOAS holds the pins and restricts the IOVA */
@@ -872,8 +810,7 @@ TEST_F(dev, hwpt_alloc_alone)
 	struct iommufd_stats s0, s1;
 	__u32 stdev, idev, u1, u2;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 8 * PS,
-				self->base));
+	MAP_BASE(8 * PS);
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &stdev, &idev));
 	ASSERT_EQ(0, _get_stats(self->fd, &s0));
 
@@ -904,8 +841,7 @@ TEST_F(dev, hwpt_alloc_alone)
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 0));
 	EXPECT_RANGES(self->fd, self->ioas, &full_range, 1, 1);
 	ASSERT_EQ(0, _destroy(self->fd, stdev));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* user-owned: EBUSY while attached, kept after the last detach */
@@ -914,8 +850,7 @@ TEST_F(dev, hwpt_alloc_lifetime)
 	__u32 stdev, hwpt, idev, user, out;
 	struct ioas_state st;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
 
@@ -965,8 +900,7 @@ TEST_F(dev, coherency)
 	__u32 out;
 	struct ioas_state st;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	ATTACHED(stdev, hwpt, 1);
 	/* made for a device that can enforce: it does */
@@ -1037,8 +971,7 @@ TEST_F(dev, coherency)
 	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
 	ASSERT_EQ(0, _destroy(self->fd, s2));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* ---- reserved IOVA of a device ---- */
@@ -1090,9 +1023,14 @@ TEST_F(dev, resv_ranges)
 	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
 	ASSERT_EQ(0, _destroy(self->fd, stdev));
 	RANGES(self->ioas, &full_range, 1, 1);
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
+
+/* no RESV mock domain can go on the IOAS: its region is in use */
+#define RESV_DOMAIN_REFUSED()						\
+	EXPECT_EQ(EADDRINUSE, _mock_domain_flags(self->fd, self->ioas,	\
+						 MOCK_FLAGS_DEVICE_RESV, \
+						 NULL, NULL, NULL))
 
 /* A mapping in the device's reserved IOVA keeps the device out */
 TEST_F(dev, resv_mapping_eaddrinuse)
@@ -1109,9 +1047,7 @@ TEST_F(dev, resv_mapping_eaddrinuse)
 	/* no HWPT on the IOAS yet */
 	SNAP(&st, self->ioas, RESV_START, 0, 0);
 	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
-	EXPECT_EQ(EADDRINUSE, _mock_domain_flags(self->fd, self->ioas,
-						 MOCK_FLAGS_DEVICE_RESV, NULL,
-						 NULL, NULL));
+	RESV_DOMAIN_REFUSED();
 	SAME(&st, self->ioas);
 	DETACHED(rs);
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 2 * PS, 0));
@@ -1123,9 +1059,7 @@ TEST_F(dev, resv_mapping_eaddrinuse)
 	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
 	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, hwpt, &out));
 	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, user, &out));
-	EXPECT_EQ(EADDRINUSE, _mock_domain_flags(self->fd, self->ioas,
-						 MOCK_FLAGS_DEVICE_RESV, NULL,
-						 NULL, NULL));
+	RESV_DOMAIN_REFUSED();
 	SAME(&st, self->ioas);
 	DETACHED(rs);
 	ATTACHED(stdev, hwpt, 1);
@@ -1152,8 +1086,7 @@ TEST_F(dev, resv_mapping_eaddrinuse)
 	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
 	ASSERT_EQ(0, _destroy(self->fd, stdev));
 	ASSERT_EQ(0, _destroy(self->fd, user));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* An allowed range over the reserved IOVA keeps the device out, and back */
@@ -1173,15 +1106,12 @@ TEST_F(dev, resv_allowed_eaddrinuse)
 
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, MOCK_FLAGS_DEVICE_RESV,
 					&rs, NULL));
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 
 	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &over_start, 1));
 	SNAP(&st, self->ioas, self->base, 0, 0);
 	EXPECT_EQ(EADDRINUSE, _device_attach(self->fd, rs, self->ioas, &out));
-	EXPECT_EQ(EADDRINUSE, _mock_domain_flags(self->fd, self->ioas,
-						 MOCK_FLAGS_DEVICE_RESV, NULL,
-						 NULL, NULL));
+	RESV_DOMAIN_REFUSED();
 	SAME(&st, self->ioas);
 	DETACHED(rs);
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
@@ -1217,8 +1147,7 @@ TEST_F(dev, resv_allowed_eaddrinuse)
 	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, &over_start, 1));
 	EXPECT_EQ(0, _allow_iovas(self->fd, self->ioas, NULL, 0));
 	ASSERT_EQ(0, _destroy(self->fd, rs));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* ---- iommu_groups ---- */
@@ -1271,8 +1200,7 @@ TEST_F(dev, group_same_hwpt)
 	__u32 a1, a2, ia1, ioas2, h, user, out;
 	struct ioas_state st, st2;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
 	ASSERT_EQ(0, _map_fixed(self->fd, ioas2, self->buf + 8 * PS, 4 * PS,
 				self->base));
@@ -1344,8 +1272,7 @@ TEST_F(dev, group_same_hwpt)
 	EXPECT_EQ(ENOENT, _destroy(self->fd, h));
 	EXPECT_EQ(0, _destroy(self->fd, user));
 	EXPECT_EQ(0, _destroy(self->fd, ioas2));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* A group bound to one file can't be bound to another */
@@ -1357,8 +1284,7 @@ TEST_F(dev, group_other_file_ebusy)
 	struct ioas_state st;
 	int fd2;
 
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS,
-				self->base));
+	MAP_BASE(4 * PS);
 	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &a1, NULL));
 	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &a2, NULL));
 	ASSERT_EQ(0, _device_attach(self->fd, a1, self->ioas, &h));
@@ -1406,8 +1332,7 @@ TEST_F(dev, group_other_file_ebusy)
 	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &t3, NULL));
 	DETACHED(t3);
 	ASSERT_EQ(0, _destroy(self->fd, t3));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* Closing a file with bound and attached group devices releases the group */
@@ -1442,8 +1367,7 @@ TEST_F(dev, group_close_releases)
 	ASSERT_EQ(0, _device_attach(self->fd, t, self->ioas, &h));
 	ATTACHED(t, h, 1);
 	ASSERT_EQ(0, _destroy(self->fd, t));
-	EXPECT_EQ(0, _destroy(self->fd, self->ioas));
-	BACK_TO_START();
+	END_CLEAN();
 }
 
 /* ---- IOMMU_GET_HW_INFO ---- */
@@ -1545,14 +1469,8 @@ TEST_F(dev, hw_info_errors)
 	unsigned int i;
 
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
-	ASSERT_EQ(0, _destroy(self->fd, gone));
-	bad_dev[0] = 0;
-	bad_dev[1] = gone;
-	bad_dev[2] = 0xffffffff;
-	bad_dev[3] = self->ioas;
-	bad_dev[4] = stdev;
-	bad_dev[5] = hwpt;
+	gone = GONE_ID(self->fd);
+	SET_IDS(bad_dev, 0, gone, 0xffffffff, self->ioas, stdev, hwpt);
 	memset(&good, 0, sizeof(good));
 	good.size = sizeof(good);
 	good.dev_id = idev;
@@ -1560,12 +1478,8 @@ TEST_F(dev, hw_info_errors)
 	good.data_uptr = (uintptr_t)buf.c;
 
 	memset(&buf, 0x5a, sizeof(buf));
-	for (i = 0; i < ARRAY_SIZE(bad_flags); i++) {
-		cmd = good;
-		cmd.flags = bad_flags[i];
-		EXPECT_EQ(EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO,
-						    &cmd));
-	}
+	EXPECT_U32_REFUSED_N(EOPNOTSUPP, self->fd, IOMMU_GET_HW_INFO, good,
+			     flags, bad_flags, ARRAY_SIZE(bad_flags));
 	for (i = 0; i < ARRAY_SIZE(cmd.__reserved); i++) {
 		cmd = good;
 		cmd.__reserved[i] = 1;
@@ -1575,14 +1489,8 @@ TEST_F(dev, hw_info_errors)
 		EXPECT_EQ(EINVAL, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO,
 						&cmd));
 	}
-	for (i = 0; i < ARRAY_SIZE(bad_dev); i++) {
-		cmd = good;
-		cmd.dev_id = bad_dev[i];
-		EXPECT_EQ(ENOENT, iommufd_ioctl(self->fd, IOMMU_GET_HW_INFO,
-						&cmd)) {
-			TH_LOG("dev_id %u", bad_dev[i]);
-		}
-	}
+	EXPECT_U32_REFUSED_N(ENOENT, self->fd, IOMMU_GET_HW_INFO, good,
+			     dev_id, bad_dev, ARRAY_SIZE(bad_dev));
 	/* nothing was written by any of them */
 	EXPECT_EQ(0, bytes_not(buf.c, 0, sizeof(buf), 0x5a));
 
@@ -1613,19 +1521,8 @@ TEST_F(dev, hw_info_size)
 	cmd.data_uptr = (uintptr_t)buf.c;
 
 	memset(&buf, 0x5a, sizeof(buf));
-	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
-				      sizeof(cmd), 0, false));
-	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
-				      sizeof(cmd), sizeof(__u32), false));
-	EXPECT_EQ(EINVAL, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
-				      sizeof(cmd), HW_INFO_MIN_SIZE - 1,
-				      false));
-	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
-				     sizeof(cmd), sizeof(cmd) + 1, true));
-	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
-				     sizeof(cmd), sizeof(cmd) + 8, true));
-	EXPECT_EQ(E2BIG, sized_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd,
-				     sizeof(cmd), sizeof(cmd) + 64, true));
+	EXPECT_SIZE_REFUSED_OVER(self->fd, IOMMU_GET_HW_INFO, cmd,
+				 HW_INFO_MIN_SIZE, 1, 8, 64);
 	EXPECT_EQ(0, bytes_not(buf.c, 0, sizeof(buf), 0x5a));
 
 	/* the first version, without out_capabilities */
@@ -1663,14 +1560,9 @@ TEST(close_releases_devices)
 
 	buf = alloc_buffer(16 * PS, 43);
 	ASSERT_NE(NULL, buf);
-	fd2 = iommufd_open();
-	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, _get_stats(fd2, &s0));
+	fd2 = OPEN_STATS_BASELINE(&s0);
 
-	fd = iommufd_open();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, _ioas_alloc(fd, &ioas));
-	ASSERT_EQ(0, _ioas_alloc(fd, &ioas2));
+	fd = OPEN_TWO_IOAS(&ioas, &ioas2);
 	ASSERT_EQ(0, _map_fixed(fd, ioas, buf, 8 * PS, APERTURE_START));
 	ASSERT_EQ(0, _map_fixed(fd, ioas2, buf + 8 * PS, 8 * PS,
 				APERTURE_START));
@@ -1689,9 +1581,7 @@ TEST(close_releases_devices)
 	ASSERT_EQ(0, _get_stats(fd2, &st));
 	EXPECT_EQ(s0.pinned_pages + 16, st.pinned_pages);
 
-	close(fd);
-	ASSERT_EQ(0, _get_stats(fd2, &st));
-	ASSERT_STATS_EQUAL(&s0, &st);
+	CLOSE_TO_BASELINE(fd, fd2, &s0);
 	EXPECT_EQ(0, _md_check_refs(fd2, buf, 16 * PS, 0));
 	/* the group is free for another file */
 	ASSERT_EQ(0, _mock_group_device(fd2, key, 0, &t, NULL));
@@ -1739,8 +1629,7 @@ FIXTURE_SETUP(replace)
 	self->base = APERTURE_START;
 	ASSERT_EQ(0, _get_stats(self->fd, &self->start));
 	ASSERT_EQ(0, _ioas_alloc(self->fd, &self->ioas2));
-	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 8 * PS,
-				self->base));
+	MAP_BASE(8 * PS);
 	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas2, self->buf2, 8 * PS,
 				self->base));
 }
@@ -1752,15 +1641,8 @@ FIXTURE_TEARDOWN(replace)
 }
 
 /* move the attached device of @stdev to @pt_id the variant's way */
-static int move_dev(int fd, __u32 op, __u32 stdev, __u32 pt_id, __u32 *out)
-{
-	if (op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE)
-		return _mock_domain_replace(fd, stdev, pt_id, out);
-	return _device_attach(fd, stdev, pt_id, out);
-}
-
 #define MOVE(stdev, pt_id, out) \
-	move_dev(self->fd, variant->op, stdev, pt_id, out)
+	_stdev_pt_op(self->fd, variant->op, stdev, pt_id, out)
 
 /* [base, base + 8 pages) of @hwpt maps ioas' memory (1) or ioas2's (2) */
 #define MAPS_IOAS1(hwpt) \
@@ -1893,19 +1775,10 @@ TEST_F(replace, failures_keep_old)
 
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas2, &stdev2, NULL, NULL));
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
-	ASSERT_EQ(0, _destroy(self->fd, gone));
-	bad_pt[0] = 0;
-	bad_pt[1] = gone;
-	bad_pt[2] = 0xffffffff;
-	other_kind[0] = stdev;
-	other_kind[1] = idev;
-	other_kind[2] = stdev2;
-	bad_dev[0] = 0;
-	bad_dev[1] = gone;
-	bad_dev[2] = self->ioas;
-	bad_dev[3] = hwpt;
-	bad_dev[4] = idev;
+	gone = GONE_ID(self->fd);
+	SET_IDS(bad_pt, 0, gone, 0xffffffff);
+	SET_IDS(other_kind, stdev, idev, stdev2);
+	SET_IDS(bad_dev, 0, gone, self->ioas, hwpt, idev);
 
 	SNAP(&st, self->ioas, self->base, hwpt, 0);
 	for (i = 0; i < ARRAY_SIZE(bad_pt); i++) {

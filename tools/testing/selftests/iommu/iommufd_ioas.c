@@ -20,19 +20,8 @@
  * accepted: sizes below @min are EINVAL, non-zero bytes after the structure
  * are E2BIG.
  */
-#define EXPECT_SIZE_REFUSED(fd, nr, cmd, min)				\
-	do {								\
-		EXPECT_EQ(EINVAL, sized_ioctl(fd, nr, &(cmd), sizeof(cmd), \
-					      0, false));		\
-		EXPECT_EQ(EINVAL, sized_ioctl(fd, nr, &(cmd), sizeof(cmd), \
-					      sizeof(__u32), false));	\
-		EXPECT_EQ(EINVAL, sized_ioctl(fd, nr, &(cmd), sizeof(cmd), \
-					      (min) - 1, false));	\
-		EXPECT_EQ(E2BIG, sized_ioctl(fd, nr, &(cmd), sizeof(cmd), \
-					     sizeof(cmd) + 1, true));	\
-		EXPECT_EQ(E2BIG, sized_ioctl(fd, nr, &(cmd), sizeof(cmd), \
-					     sizeof(cmd) + 16, true));	\
-	} while (0)
+#define EXPECT_SIZE_REFUSED(fd, nr, cmd, min) \
+	EXPECT_SIZE_REFUSED_OVER(fd, nr, cmd, min, 1, 16)
 
 /* ====================================================================== */
 /* One IOAS, no domain unless a test adds one */
@@ -452,19 +441,9 @@ TEST_F(basic, bad_ids_enoent)
 	unsigned int i;
 
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
-	ASSERT_EQ(0, _ioas_alloc(self->fd, &gone));
-	ASSERT_EQ(0, _destroy(self->fd, gone));
-	not_ioas[0] = 0;
-	not_ioas[1] = gone;
-	not_ioas[2] = 0x7fffffff;
-	not_ioas[3] = 0xffffffff;
-	not_ioas[4] = stdev;
-	not_ioas[5] = hwpt;
-	not_hwpt[0] = 0;
-	not_hwpt[1] = gone;
-	not_hwpt[2] = 0xffffffff;
-	not_hwpt[3] = stdev;
-	not_hwpt[4] = self->ioas;
+	gone = GONE_ID(self->fd);
+	SET_IDS(not_ioas, 0, gone, 0x7fffffff, 0xffffffff, stdev, hwpt);
+	SET_IDS(not_hwpt, 0, gone, 0xffffffff, stdev, self->ioas);
 	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, PS,
 				self->base));
 	SNAPSHOT(&st);

@@ -390,9 +390,7 @@ TEST(accounting_no_domain)
 	EXPECT_EQ(s0.mm_pinned_vm, st.mm_pinned_vm);
 	EXPECT_EQ(s0.areas + 1, st.areas);
 
-	close(fd);
-	ASSERT_EQ(0, _get_stats(fd2, &st));
-	ASSERT_STATS_EQUAL(&s0, &st);
+	CLOSE_TO_BASELINE(fd, fd2, &s0);
 	close(fd2);
 	munmap(buf, 16 * PS);
 }
@@ -436,9 +434,7 @@ TEST(accounting_process_mode)
 	ASSERT_EQ(0, _map_fixed(fd, ioas, buf, 16 * PS, APERTURE_START));
 	fd2 = iommufd_open();
 	ASSERT_LE(0, fd2);
-	close(fd);
-	ASSERT_EQ(0, _get_stats(fd2, &st));
-	ASSERT_STATS_EQUAL(&s0, &st);
+	CLOSE_TO_BASELINE(fd, fd2, &s0);
 	EXPECT_EQ(vmlck0, proc_status_kb("VmLck"));
 	EXPECT_EQ(vmpin0, proc_status_kb("VmPin"));
 	close(fd2);
@@ -457,14 +453,9 @@ TEST(close_releases_everything)
 	ASSERT_NE(NULL, buf);
 	buf2 = alloc_buffer(8 * PS, 16);
 	ASSERT_NE(NULL, buf2);
-	fd2 = iommufd_open();
-	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, _get_stats(fd2, &s0));
+	fd2 = OPEN_STATS_BASELINE(&s0);
 
-	fd = iommufd_open();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, _ioas_alloc(fd, &ioas1));
-	ASSERT_EQ(0, _ioas_alloc(fd, &ioas2));
+	fd = OPEN_TWO_IOAS(&ioas1, &ioas2);
 	ASSERT_EQ(0, _mock_domain(fd, ioas1, NULL, NULL, NULL));
 	ASSERT_EQ(0, _mock_domain(fd, ioas1, NULL, NULL, NULL));
 	ASSERT_EQ(0, _mock_domain(fd, ioas2, NULL, NULL, NULL));
@@ -479,9 +470,7 @@ TEST(close_releases_everything)
 	EXPECT_EQ(s0.areas + 3, st.areas);
 
 	/* no DESTROY, no UNMAP: close alone cleans up */
-	close(fd);
-	ASSERT_EQ(0, _get_stats(fd2, &st));
-	ASSERT_STATS_EQUAL(&s0, &st);
+	CLOSE_TO_BASELINE(fd, fd2, &s0);
 	EXPECT_EQ(0, _md_check_refs(fd2, buf, 32 * PS, 0));
 	EXPECT_EQ(0, _md_check_refs(fd2, buf2, 8 * PS, 0));
 	close(fd2);

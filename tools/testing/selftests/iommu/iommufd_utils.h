@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -119,6 +120,83 @@ static inline int sized_ioctl(int fd, unsigned long nr, void *cmd, size_t len,
 	memcpy(cmd, &saved_size, sizeof(saved_size));
 	return rc;
 }
+
+/*
+ * The refusals every command shares, for a @cmd of @len bytes that would
+ * otherwise be accepted: sizes below @min are EINVAL, and a non-zero byte
+ * @over[i] bytes past the end of the structure is E2BIG.
+ */
+static inline void __expect_size_refused(struct __test_metadata *_metadata,
+					 int fd, unsigned long nr, void *cmd,
+					 size_t len, __u32 min,
+					 const __u32 *over, unsigned int n)
+{
+	unsigned int i;
+
+	EXPECT_EQ(EINVAL, sized_ioctl(fd, nr, cmd, len, 0, false));
+	EXPECT_EQ(EINVAL, sized_ioctl(fd, nr, cmd, len, sizeof(__u32), false));
+	EXPECT_EQ(EINVAL, sized_ioctl(fd, nr, cmd, len, min - 1, false));
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(E2BIG, sized_ioctl(fd, nr, cmd, len, len + over[i],
+					     true)) {
+			TH_LOG("size %zu", len + over[i]);
+		}
+	}
+}
+
+/* the E2BIG sizes are sizeof(cmd) + each of the trailing arguments */
+#define EXPECT_SIZE_REFUSED_OVER(fd, nr, cmd, min, ...)		\
+	do {								\
+		static const __u32 __over[] = { __VA_ARGS__ };		\
+		__expect_size_refused(_metadata, fd, nr, &(cmd),	\
+				      sizeof(cmd), min, __over,		\
+				      ARRAY_SIZE(__over));		\
+	} while (0)
+
+/*
+ * Issue @nr with copies of the command @good (@len bytes) in which the
+ * __u32 field @name at offset @off holds each of @vals[0..@n) in turn, and
+ * expect each to fail with @err.
+ */
+static inline void __expect_u32_refused(struct __test_metadata *_metadata,
+					int err, int fd, unsigned long nr,
+					const void *good, size_t len,
+					size_t off, const char *name,
+					const __u32 *vals, unsigned int n)
+{
+	union {
+		__u8 raw[256];
+		__u64 align;
+	} buf;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(buf.raw, good, len);
+		memcpy(buf.raw + off, &vals[i], sizeof(vals[i]));
+		EXPECT_EQ(err, iommufd_ioctl(fd, nr, buf.raw)) {
+			TH_LOG("%s %#x", name, vals[i]);
+		}
+	}
+}
+
+/* the @n values at @vals in the __u32 @field of the struct @good: @err */
+#define EXPECT_U32_REFUSED_N(err, fd, nr, good, field, vals, n)	\
+	do {								\
+		static_assert(sizeof((good).field) == sizeof(__u32) &&	\
+			       sizeof(good) <= 256, #field);		\
+		__expect_u32_refused(_metadata, err, fd, nr, &(good),	\
+				     sizeof(good),			\
+				     offsetof(typeof(good), field),	\
+				     #field, vals, n);			\
+	} while (0)
+
+/* the same for each of the values that follow @field */
+#define EXPECT_U32_REFUSED(err, fd, nr, good, field, ...)		\
+	do {								\
+		const __u32 __vals[] = { __VA_ARGS__ };			\
+		EXPECT_U32_REFUSED_N(err, fd, nr, good, field, __vals,	\
+				     ARRAY_SIZE(__vals));		\
+	} while (0)
 
 /* ---------------------------------------------------------------------- */
 /* the iommufd ioctls */
@@ -304,12 +382,19 @@ static inline int _add_reserved(int fd, __u32 ioas, __u64 start, __u64 length)
 	return _test_cmd(fd, &cmd);
 }
 
-static inline int _mock_domain(int fd, __u32 ioas, __u32 *stdev, __u32 *hwpt,
-			       __u32 *idev)
+/*
+ * MOCK_DOMAIN (@op IOMMU_TEST_OP_MOCK_DOMAIN, @dev_flags 0) or
+ * MOCK_DOMAIN_FLAGS: both return the stdev, HWPT and idev IDs at the same
+ * offsets, and a zero dev_flags leaves the MOCK_DOMAIN command as it was.
+ */
+static inline int __mock_domain_op(int fd, __u32 op, __u32 ioas,
+				   __u32 dev_flags, __u32 *stdev, __u32 *hwpt,
+				   __u32 *idev)
 {
 	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.op = op,
 		.id = ioas,
+		.mock_domain_flags = { .dev_flags = dev_flags },
 	};
 	int rc;
 
@@ -317,12 +402,19 @@ static inline int _mock_domain(int fd, __u32 ioas, __u32 *stdev, __u32 *hwpt,
 	if (rc)
 		return rc;
 	if (stdev)
-		*stdev = cmd.mock_domain.out_stdev_id;
+		*stdev = cmd.mock_domain_flags.out_stdev_id;
 	if (hwpt)
-		*hwpt = cmd.mock_domain.out_hwpt_id;
+		*hwpt = cmd.mock_domain_flags.out_hwpt_id;
 	if (idev)
-		*idev = cmd.mock_domain.out_idev_id;
+		*idev = cmd.mock_domain_flags.out_idev_id;
 	return 0;
+}
+
+static inline int _mock_domain(int fd, __u32 ioas, __u32 *stdev, __u32 *hwpt,
+			       __u32 *idev)
+{
+	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN, ioas, 0, stdev,
+				hwpt, idev);
 }
 
 static inline int _md_check_map(int fd, __u32 hwpt, __u64 iova,
@@ -425,48 +517,20 @@ static inline int _md_iopte(int fd, __u32 hwpt, __u64 iova,
 static inline int _mock_domain_flags(int fd, __u32 ioas, __u32 dev_flags,
 				     __u32 *stdev, __u32 *hwpt, __u32 *idev)
 {
-	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-		.id = ioas,
-		.mock_domain_flags = { .dev_flags = dev_flags },
-	};
-	int rc;
-
-	rc = _test_cmd(fd, &cmd);
-	if (rc)
-		return rc;
-	if (stdev)
-		*stdev = cmd.mock_domain_flags.out_stdev_id;
-	if (hwpt)
-		*hwpt = cmd.mock_domain_flags.out_hwpt_id;
-	if (idev)
-		*idev = cmd.mock_domain_flags.out_idev_id;
-	return 0;
+	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ioas,
+				dev_flags, stdev, hwpt, idev);
 }
 
-/* MOCK_DOMAIN_REPLACE: @out_hwpt (may be NULL) gets the HWPT now used */
-static inline int _mock_domain_replace(int fd, __u32 stdev, __u32 pt_id,
-				       __u32 *out_hwpt)
+/*
+ * MOCK_DOMAIN_REPLACE or DEVICE_ATTACH (@op) of the device of @stdev to
+ * @pt_id; both take and return pt_id at the same offset. @out_hwpt (may be
+ * NULL) gets the HWPT now used.
+ */
+static inline int _stdev_pt_op(int fd, __u32 op, __u32 stdev, __u32 pt_id,
+			       __u32 *out_hwpt)
 {
 	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
-		.id = stdev,
-		.mock_domain_replace = { .pt_id = pt_id },
-	};
-	int rc;
-
-	rc = _test_cmd(fd, &cmd);
-	if (!rc && out_hwpt)
-		*out_hwpt = cmd.mock_domain_replace.pt_id;
-	return rc;
-}
-
-/* DEVICE_ATTACH (ours): @out_hwpt (may be NULL) gets the HWPT now used */
-static inline int _device_attach(int fd, __u32 stdev, __u32 pt_id,
-				 __u32 *out_hwpt)
-{
-	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_DEVICE_ATTACH,
+		.op = op,
 		.id = stdev,
 		.device_attach = { .pt_id = pt_id },
 	};
@@ -476,6 +540,21 @@ static inline int _device_attach(int fd, __u32 stdev, __u32 pt_id,
 	if (!rc && out_hwpt)
 		*out_hwpt = cmd.device_attach.pt_id;
 	return rc;
+}
+
+static inline int _mock_domain_replace(int fd, __u32 stdev, __u32 pt_id,
+				       __u32 *out_hwpt)
+{
+	return _stdev_pt_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdev,
+			    pt_id, out_hwpt);
+}
+
+/* DEVICE_ATTACH (ours) */
+static inline int _device_attach(int fd, __u32 stdev, __u32 pt_id,
+				 __u32 *out_hwpt)
+{
+	return _stdev_pt_op(fd, IOMMU_TEST_OP_DEVICE_ATTACH, stdev, pt_id,
+			    out_hwpt);
 }
 
 static inline int _device_detach(int fd, __u32 stdev)
@@ -582,6 +661,30 @@ static inline int _get_hw_info(int fd, __u32 idev, void *data, __u32 data_len,
 		*out = cmd;
 	return rc;
 }
+
+/* ---------------------------------------------------------------------- */
+/* IDs for the bad-ID tests */
+
+/* the ID of an object that existed and is gone: a destroyed IOAS' */
+static inline __u32 __gone_id(struct __test_metadata *_metadata, int fd)
+{
+	__u32 id = 0;
+
+	ASSERT_EQ(0, _ioas_alloc(fd, &id));
+	ASSERT_EQ(0, _destroy(fd, id));
+	return id;
+}
+
+#define GONE_ID(fd) __gone_id(_metadata, fd)
+
+/* fill the __u32 array @ids with the IDs given, exactly as many as fit */
+#define SET_IDS(ids, ...)						\
+	do {								\
+		const __u32 __ids[] = { __VA_ARGS__ };			\
+		static_assert(sizeof(__ids) == sizeof(ids),		\
+			       "SET_IDS: wrong number of IDs");		\
+		memcpy(ids, __ids, sizeof(__ids));			\
+	} while (0)
 
 /* ---------------------------------------------------------------------- */
 /* read-only probes of kernel state */
@@ -991,6 +1094,65 @@ static inline void *__setup_ioas(struct __test_metadata *_metadata, int *fd,
 		self->nr_hwpts = domains;				\
 		self->buf_size = (pages) * page_size;			\
 	} while (0)
+
+/* open /dev/iommu for a test without a fixture; asserts that it opened */
+static inline int __open_iommufd(struct __test_metadata *_metadata)
+{
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	return fd;
+}
+
+#define OPEN_IOMMUFD() __open_iommufd(_metadata)
+
+/*
+ * Open a second file, for reading STATS while another file comes and goes;
+ * *@s0 gets what they read now, the baseline for after the other's close.
+ */
+static inline int __open_stats_baseline(struct __test_metadata *_metadata,
+					struct iommufd_stats *s0)
+{
+	int fd;
+
+	fd = __open_iommufd(_metadata);
+	ASSERT_EQ(0, _get_stats(fd, s0));
+	return fd;
+}
+
+#define OPEN_STATS_BASELINE(s0) __open_stats_baseline(_metadata, s0)
+
+/* open /dev/iommu and allocate two IOASes in it; returns the fd */
+static inline int __open_two_ioas(struct __test_metadata *_metadata,
+				  __u32 *ioas1, __u32 *ioas2)
+{
+	int fd;
+
+	fd = __open_iommufd(_metadata);
+	ASSERT_EQ(0, _ioas_alloc(fd, ioas1));
+	ASSERT_EQ(0, _ioas_alloc(fd, ioas2));
+	return fd;
+}
+
+#define OPEN_TWO_IOAS(ioas1, ioas2) __open_two_ioas(_metadata, ioas1, ioas2)
+
+/*
+ * Close @fd, after which the STATS that @fd2 reads are back at the
+ * baseline *@s0 (from OPEN_STATS_BASELINE()).
+ */
+static inline void __close_to_baseline(struct __test_metadata *_metadata,
+				       int fd, int fd2,
+				       const struct iommufd_stats *s0)
+{
+	struct iommufd_stats st;
+
+	close(fd);
+	ASSERT_EQ(0, _get_stats(fd2, &st));
+	__assert_stats_equal(_metadata, s0, &st);
+}
+
+#define CLOSE_TO_BASELINE(fd, fd2, s0) __close_to_baseline(_metadata, fd, fd2, s0)
 
 /* ---------------------------------------------------------------------- */
 /* child processes and privileges */
