@@ -632,21 +632,44 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	return rc;
 }
 
+/* How often UNMAP asks accesses to let go before it gives up with EBUSY. */
+#define IOPT_UNMAP_ACCESS_TRIES 3
+
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long last, unsigned long *unmapped,
 			    bool need_any)
 {
 	struct interval_tree_node *node;
 	unsigned long total = 0;
+	unsigned int tries = 0;
+	bool busy;
 
+again:
 	down_write(&iopt->rwsem);
 	/* Whole areas only: check everything before removing anything. */
+	busy = false;
 	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
 	     node; node = interval_tree_iter_next(node, start, last)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+
 		if (node->start < start || node->last > last) {
 			up_write(&iopt->rwsem);
 			return -ENOENT;
 		}
+		if (atomic_read(&area->num_accesses))
+			busy = true;
+	}
+	if (busy) {
+		/*
+		 * Software accesses pinned pages here. Ask them to let go,
+		 * without our lock (they unpin through it), a few times.
+		 */
+		up_write(&iopt->rwsem);
+		if (tries++ == IOPT_UNMAP_ACCESS_TRIES)
+			return -EBUSY;
+		iommufd_access_notify_unmap(iopt, start, last);
+		goto again;
 	}
 	while ((node = interval_tree_iter_first(&iopt->area_itree, start,
 						last))) {
@@ -672,8 +695,12 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
  * @length: bytes, not 0
  * @unmapped: returns the bytes unmapped
  *
+ * Areas that software accesses have pinned pages of are unmapped only once
+ * the accesses, told through their unmap callback, have unpinned them.
+ *
  * Return: 0; -ENOENT if an area is only partly inside the range (nothing is
- * unmapped then) or if the range holds no area; -EOVERFLOW.
+ * unmapped then) or if the range holds no area; -EOVERFLOW; -EBUSY if an
+ * access keeps its pins.
  */
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)
@@ -690,7 +717,7 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
  * @iopt: the table
  * @unmapped: returns the bytes unmapped, may be NULL
  *
- * Return: 0.
+ * Return: 0, or -EBUSY if a software access keeps pins.
  */
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 {

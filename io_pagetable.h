@@ -77,6 +77,8 @@ struct io_pagetable {
  *                  changed only with &iopt_pages.mutex held
  * @iommu_prot: IOMMU_READ/IOMMU_WRITE
  * @filled: the area is pinned and mapped into every domain of @iopt
+ * @num_accesses: page ranges software accesses pinned through this area;
+ *                while not 0 the area can't be unmapped
  */
 struct iopt_area {
 	struct interval_tree_node node;
@@ -87,6 +89,7 @@ struct iopt_area {
 	struct iommu_domain *storage_domain;
 	int iommu_prot;
 	bool filled;
+	atomic_t num_accesses;
 };
 
 /**
@@ -102,8 +105,13 @@ struct iopt_area {
  * @source_task: the task whose RLIMIT_MEMLOCK applies (referenced)
  * @source_user: the user_struct charged in user mode (referenced)
  * @npinned: pages pinned and charged now
- * @filled_itree: filled areas by page index (&iopt_area.pages_node); a page
- *                is pinned exactly when some filled area covers it
+ * @filled_itree: filled areas by page index (&iopt_area.pages_node)
+ * @access_itree: struct iopt_pages_access, the page ranges software
+ *                accesses pinned; a page is pinned exactly when a filled area
+ *                or an access range covers it
+ * @pinned_pfns: for each page an access range covers, its PFN while no
+ *               filled area covers it, a reserved slot (XA_ZERO_ENTRY)
+ *               while one does (the PFN is then read from its domain)
  */
 struct iopt_pages {
 	struct kref kref;
@@ -118,6 +126,18 @@ struct iopt_pages {
 	struct user_struct *source_user;
 	unsigned long npinned;
 	struct rb_root_cached filled_itree;
+	struct rb_root_cached access_itree;
+	struct xarray pinned_pfns;
+};
+
+/**
+ * struct iopt_pages_access - a page range pinned by software accesses
+ * @node: the page indexes, in &iopt_pages.access_itree
+ * @users: pins of exactly this range
+ */
+struct iopt_pages_access {
+	struct interval_tree_node node;
+	unsigned int users;
 };
 
 /**
@@ -226,6 +246,9 @@ struct iopt_reserved {
 	void *owner;
 };
 
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long first, unsigned long last);
+
 /* pages.c */
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 				    bool writable, u8 account_mode);
@@ -247,6 +270,11 @@ void iopt_area_unmap_domain(struct iopt_area *area,
 			    struct iommu_domain *domain);
 void iopt_area_set_storage(struct iopt_area *area,
 			   struct iommu_domain *domain);
+int iopt_area_add_access(struct iopt_area *area, unsigned long first,
+			 unsigned long last, struct page **out_pages,
+			 bool write);
+void iopt_area_remove_access(struct iopt_area *area, unsigned long first,
+			     unsigned long last);
 
 static inline unsigned long iopt_area_length(struct iopt_area *area)
 {

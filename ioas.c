@@ -45,6 +45,7 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 	iopt_init_table(&ioas->iopt);
 	mutex_init(&ioas->mutex);
 	INIT_LIST_HEAD(&ioas->hwpt_list);
+	INIT_LIST_HEAD(&ioas->access_list);
 	return ioas;
 }
 
@@ -57,6 +58,7 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	struct iommufd_ioas *ioas = container_of(obj, struct iommufd_ioas, obj);
 
 	WARN_ON(!list_empty(&ioas->hwpt_list));
+	WARN_ON(!list_empty(&ioas->access_list));
 	iopt_destroy_table(&ioas->iopt);
 	mutex_destroy(&ioas->mutex);
 }

@@ -78,6 +78,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_HW_PAGETABLE,
 	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_ACCESS,
 	IOMMUFD_OBJ_SELFTEST,
 	IOMMUFD_OBJ_MAX,
 };
@@ -124,14 +125,16 @@ bool iommufd_object_destroy_if_last(struct iommufd_ctx *ictx,
  * struct iommufd_ioas - an I/O address space (IOMMUFD_OBJ_IOAS)
  * @obj: the object header
  * @iopt: the IOVA-to-memory map and the domains it is mirrored into
- * @mutex: protects @hwpt_list
+ * @mutex: protects @hwpt_list and @access_list
  * @hwpt_list: the HWPTs on this IOAS (&iommufd_hw_pagetable.hwpt_item)
+ * @access_list: the accesses attached (&iommufd_access.ioas_item)
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
 	struct mutex mutex; /* see the kernel-doc */
 	struct list_head hwpt_list;
+	struct list_head access_list;
 };
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
@@ -238,6 +241,30 @@ iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
 }
 
 void iommufd_device_destroy(struct iommufd_object *obj);
+
+/**
+ * struct iommufd_access - a software access (IOMMUFD_OBJ_ACCESS)
+ * @obj: the object header
+ * @ictx: the context
+ * @ops: the driver's callbacks
+ * @data: the driver's argument to them
+ * @ioas_lock: protects @ioas and @npinned
+ * @ioas: the IOAS attached to, a user of it; or NULL
+ * @ioas_item: entry in &iommufd_ioas.access_list
+ * @npinned: ranges pinned by iommufd_access_pin_pages() and not unpinned
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	struct mutex ioas_lock; /* see the kernel-doc */
+	struct iommufd_ioas *ioas;
+	struct list_head ioas_item;
+	unsigned int npinned;
+};
+
+void iommufd_access_destroy_object(struct iommufd_object *obj);
 int iommufd_device_attach_new_hwpt(struct iommufd_device *idev, u32 *ioas_id);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 

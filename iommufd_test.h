@@ -59,6 +59,24 @@ enum {
 	MOCK_RESV_LAST = 0x400fffff,
 };
 
+/* flags of CREATE_ACCESS */
+enum {
+	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
+	/* ours: the access ignores unmap notifications, UNMAP gets EBUSY */
+	MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP = 1 << 24,
+};
+
+/* flags of ACCESS_PAGES */
+enum {
+	MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
+};
+
+/* flags of ACCESS_RW */
+enum {
+	MOCK_ACCESS_RW_WRITE = 1 << 0,
+	MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
+};
+
 /* GET_HW_INFO of a mock device */
 #define IOMMU_HW_INFO_TYPE_SELFTEST 0xfeedbeef
 #define IOMMU_HW_INFO_SELFTEST_REGVAL 0xdeadbeef
@@ -106,6 +124,19 @@ enum {
  *	[@iova, @iova + @length) to the memory at @uptr (EINVAL if not)
  * @check_refs: MD_CHECK_REFS: check that each page of [@uptr, @uptr +
  *	@length) is pinned exactly @refs times (EIO if not)
+ * @create_access: CREATE_ACCESS: a software access (as an emulated device
+ *	would use) attached to the IOAS @id; returns a file descriptor that
+ *	stands for it, closing it destroys the access
+ * @destroy_access_pages: DESTROY_ACCESS_PAGES: unpin the pages that
+ *	ACCESS_PAGES pinned under @access_pages_id, through the access fd @id
+ * @access_pages: ACCESS_PAGES: pin [@iova, @iova + @length) through the
+ *	access fd @id and check the pages are those of the memory at @uptr;
+ *	returns an ID for DESTROY_ACCESS_PAGES
+ * @access_rw: ACCESS_RW: copy @length bytes between IOVA @iova and the
+ *	memory at @uptr through the access fd @id (MOCK_ACCESS_RW_WRITE: to
+ *	the IOVA)
+ * @access_replace_ioas: ACCESS_REPLACE_IOAS: move the access fd @id to the
+ *	IOAS @ioas_id
  * @memory_limit: SET_TEMP_MEMORY_LIMIT: limit the temporary buffers used
  *	while pinning to @limit bytes, 0 for the default; makes tests cross
  *	batch boundaries with small mappings
@@ -159,8 +190,31 @@ struct iommu_test_cmd {
 			__u32 refs;
 		} check_refs;
 		struct {
+			__u32 out_access_fd;
+			__u32 flags;
+		} create_access;
+		struct {
+			__u32 access_pages_id;
+		} destroy_access_pages;
+		struct {
+			__u32 flags;
+			__u32 out_access_pages_id;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+		} access_pages;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+			__u32 flags;
+		} access_rw;
+		struct {
 			__u32 limit;
 		} memory_limit;
+		struct {
+			__u32 ioas_id;
+		} access_replace_ioas;
 		struct {
 			/* pages pinned by iommufd, all files together */
 			__aligned_u64 out_pinned_pages;

@@ -240,6 +240,9 @@ static void iommufd_object_destroy(struct iommufd_object *obj)
 	case IOMMUFD_OBJ_DEVICE:
 		iommufd_device_destroy(obj);
 		break;
+	case IOMMUFD_OBJ_ACCESS:
+		iommufd_access_destroy_object(obj);
+		break;
 #ifdef CONFIG_IOMMUFD_TEST
 	case IOMMUFD_OBJ_SELFTEST:
 		iommufd_selftest_destroy(obj);

@@ -367,6 +367,36 @@ static void iopt_unpin_batch_range(struct iopt_work *work,
 	}
 }
 
+/*
+ * Pages [first, last] of the batch are no longer mapped by any domain: unpin
+ * those no access holds, and keep the PFNs of the others in pinned_pfns
+ * (their slots were reserved when the access pinned them).
+ */
+static void iopt_release_batch_range(struct iopt_work *work,
+				     struct iopt_pages *pages,
+				     unsigned long first, unsigned long last)
+{
+	struct iopt_span span;
+	unsigned long index;
+
+	for_each_iopt_span(&span, &pages->access_itree, first, last) {
+		if (!span.used) {
+			iopt_unpin_batch_range(work, pages, span.start,
+					       span.last);
+			continue;
+		}
+		for (index = span.start; index <= span.last; index++) {
+			unsigned long at = index - work->batch_index;
+			unsigned long pfn = pfn_batch_pfn_at(&work->batch, at);
+
+			/* The slot exists: this does not allocate. */
+			WARN_ON(xa_is_err(xa_store(&pages->pinned_pfns, index,
+						   xa_mk_value(pfn),
+						   GFP_ATOMIC)));
+		}
+	}
+}
+
 /* Pin @npages pages starting at page @index; returns how many or -errno. */
 static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 			   unsigned long npages, struct page **upages)
@@ -429,14 +459,33 @@ static void iopt_unfill_range(struct iopt_work *work,
 		for_each_iopt_span(&span, &pages->filled_itree,
 				   work->batch_index, chunk_last)
 			if (!span.used)
-				iopt_unpin_batch_range(work, pages, span.start,
-						       span.last);
+				iopt_release_batch_range(work, pages,
+							 span.start,
+							 span.last);
 	}
 }
 
 /*
- * Collect PFNs of pages [first, last] that other filled areas hold, read
- * from their storage domains, and map them.
+ * The PFN of a pinned page: read from the storage domain of a filled area
+ * that covers it, or else from pinned_pfns, where accesses keep it.
+ */
+static unsigned long iopt_pages_held_pfn(struct iopt_pages *pages,
+					 unsigned long index)
+{
+	struct interval_tree_node *node;
+	struct iopt_area *area;
+
+	lockdep_assert_held(&pages->mutex);
+	node = interval_tree_iter_first(&pages->filled_itree, index, index);
+	if (!node)
+		return xa_to_value(xa_load(&pages->pinned_pfns, index));
+	area = container_of(node, struct iopt_area, pages_node);
+	return iopt_read_pfn(area, area->storage_domain, index);
+}
+
+/*
+ * Collect PFNs of pages [first, last] that are pinned already, read from the
+ * storage domain of a filled area or from pinned_pfns, and map them.
  */
 static int iopt_fill_borrowed(struct iopt_work *work,
 			      struct iommu_domain **domains,
@@ -450,14 +499,9 @@ static int iopt_fill_borrowed(struct iopt_work *work,
 	pfn_batch_clear(&work->batch);
 	work->batch_index = first;
 	for (index = first; index <= last; index++) {
-		struct interval_tree_node *node;
-		struct iopt_area *other;
 		unsigned long pfn;
 
-		node = interval_tree_iter_first(&pages->filled_itree, index,
-						index);
-		other = container_of(node, struct iopt_area, pages_node);
-		pfn = iopt_read_pfn(other, other->storage_domain, index);
+		pfn = iopt_pages_held_pfn(pages, index);
 		if (pfn_batch_add(&work->batch, pfn))
 			continue;
 		rc = iopt_map_batch(work, domains, ndomains);
@@ -543,6 +587,54 @@ err_batch:
 	return rc;
 }
 
+/* A stretch no filled area covers: access-held pages, and pages to pin. */
+static int iopt_fill_hole(struct iopt_work *work,
+			  struct iommu_domain **domains, unsigned int ndomains,
+			  unsigned long first, unsigned long last,
+			  unsigned long *mapped_end)
+{
+	struct iopt_pages *pages = work->area->pages;
+	struct iopt_span span;
+	int rc = 0;
+
+	for_each_iopt_span(&span, &pages->access_itree, first, last) {
+		if (span.used)
+			rc = iopt_fill_borrowed(work, domains, ndomains,
+						span.start, span.last,
+						mapped_end);
+		else
+			rc = iopt_fill_pinned(work, domains, ndomains,
+					      span.start, span.last,
+					      mapped_end);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+/*
+ * A domain maps pages [first, last] now: the PFNs accesses hold there are
+ * read from it from now on; keep only their (reserved) slots.
+ */
+static void iopt_pages_hide_pfns(struct iopt_pages *pages,
+				 unsigned long first, unsigned long last)
+{
+	struct iopt_span span;
+	unsigned long index;
+
+	for_each_iopt_span(&span, &pages->access_itree, first, last) {
+		if (!span.used)
+			continue;
+		for (index = span.start; index <= span.last; index++) {
+			void *old = xa_load(&pages->pinned_pfns, index);
+
+			if (old)
+				xa_cmpxchg(&pages->pinned_pfns, index, old,
+					   XA_ZERO_ENTRY, GFP_ATOMIC);
+		}
+	}
+}
+
 /**
  * iopt_area_fill_domains - pin an area's memory and map it into domains
  * @area: an area that is not filled
@@ -578,12 +670,14 @@ int iopt_area_fill_domains(struct iopt_area *area,
 						span.start, span.last,
 						&mapped_end);
 		else
-			rc = iopt_fill_pinned(&work, domains, ndomains,
-					      span.start, span.last,
-					      &mapped_end);
+			rc = iopt_fill_hole(&work, domains, ndomains,
+					    span.start, span.last,
+					    &mapped_end);
 		if (rc)
 			break;
 	}
+	if (!rc)
+		iopt_pages_hide_pfns(pages, first, last);
 	if (rc) {
 		if (mapped_end != first)
 			iopt_unfill_range(&work, domains, ndomains, first,
@@ -718,6 +812,223 @@ void iopt_area_set_storage(struct iopt_area *area, struct iommu_domain *domain)
 	mutex_unlock(&area->pages->mutex);
 }
 
+static struct iopt_pages_access *iopt_find_access(struct iopt_pages *pages,
+						  unsigned long first,
+						  unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&pages->access_itree, first,
+					     first);
+	     node; node = interval_tree_iter_next(node, first, first))
+		if (node->start == first && node->last == last)
+			return container_of(node, struct iopt_pages_access,
+					    node);
+	return NULL;
+}
+
+/*
+ * An access range [first, last], no longer (or never) in access_itree,
+ * lets go: pages no other access range holds lose their slot, and those no
+ * filled area covers either are unpinned.
+ */
+static void iopt_access_release(struct iopt_pages *pages, unsigned long first,
+				unsigned long last)
+{
+	struct iopt_span aspan;
+	struct iopt_span fspan;
+	unsigned long index;
+
+	for_each_iopt_span(&aspan, &pages->access_itree, first, last) {
+		if (aspan.used)
+			continue;
+		for_each_iopt_span(&fspan, &pages->filled_itree, aspan.start,
+				   aspan.last) {
+			for (index = fspan.start; index <= fspan.last; index++) {
+				void *old = xa_erase(&pages->pinned_pfns,
+						     index);
+
+				if (!fspan.used && old)
+					iopt_pages_unpin_run(pages,
+							     xa_to_value(old),
+							     1);
+			}
+		}
+	}
+}
+
+/* Pin pages [first, last], which nothing holds, keeping their PFNs. */
+static int iopt_access_pin(struct iopt_pages *pages, unsigned long first,
+			   unsigned long last, struct page **out_pages,
+			   unsigned long *done)
+{
+	unsigned long index = first;
+	long npinned;
+	long i;
+	int rc;
+
+	while (index <= last) {
+		npinned = iopt_pages_pin(pages, index,
+					 min_t(unsigned long, last - index + 1,
+					       IOPT_TEMP_ENTRIES),
+					 out_pages + (index - first));
+		if (npinned < 0)
+			return npinned;
+		rc = iopt_pages_charge(pages, npinned);
+		if (rc) {
+			unpin_user_pages(out_pages + (index - first), npinned);
+			return rc;
+		}
+		for (i = 0; i != npinned; i++, index++) {
+			struct page *page = out_pages[index - first];
+
+			rc = xa_err(xa_store(&pages->pinned_pfns, index,
+					     xa_mk_value(page_to_pfn(page)),
+					     GFP_KERNEL_ACCOUNT));
+			if (rc) {
+				unpin_user_pages(&out_pages[index - first],
+						 npinned - i);
+				iopt_pages_uncharge(pages, npinned - i);
+				return rc;
+			}
+			*done = index + 1;
+		}
+	}
+	return 0;
+}
+
+/* Pages [first, last] held already (by domains or accesses). */
+static int iopt_access_take_held(struct iopt_pages *pages, unsigned long first,
+				 unsigned long last, struct page **out_pages,
+				 bool reserve, unsigned long *done)
+{
+	unsigned long index;
+	int rc;
+
+	for (index = first; index <= last; index++) {
+		out_pages[index - first] =
+			pfn_to_page(iopt_pages_held_pfn(pages, index));
+		if (reserve) {
+			rc = xa_reserve(&pages->pinned_pfns, index,
+					GFP_KERNEL_ACCOUNT);
+			if (rc)
+				return rc;
+		}
+		*done = index + 1;
+	}
+	return 0;
+}
+
+/**
+ * iopt_area_add_access - pin pages of an area for a software access
+ * @area: the area, its io_pagetable locked
+ * @first: first page index, inside the area
+ * @last: last page index, inside the area
+ * @out_pages: returns the pages, @last - @first + 1 of them
+ * @write: the access will write to them
+ *
+ * Pages a domain or another access holds already are not pinned again.
+ *
+ * Return: 0; -EPERM to write memory mapped read-only; -EFAULT or -ENOMEM
+ * from pinning. On failure nothing is left pinned.
+ */
+int iopt_area_add_access(struct iopt_area *area, unsigned long first,
+			 unsigned long last, struct page **out_pages,
+			 bool write)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iopt_pages_access *access;
+	unsigned long done = first;
+	struct iopt_span fspan;
+	struct iopt_span aspan;
+	int rc = 0;
+
+	if (write && !pages->writable)
+		return -EPERM;
+	mutex_lock(&pages->mutex);
+	access = iopt_find_access(pages, first, last);
+	if (access) {
+		iopt_access_take_held(pages, first, last, out_pages, false,
+				      &done);
+		access->users++;
+		goto out_unlock;
+	}
+	access = kzalloc(sizeof(*access), GFP_KERNEL_ACCOUNT);
+	if (!access) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+
+	for_each_iopt_span(&fspan, &pages->filled_itree, first, last) {
+		if (fspan.used) {
+			rc = iopt_access_take_held(pages, fspan.start,
+						   fspan.last,
+						   out_pages + (fspan.start -
+								first),
+						   true, &done);
+			if (rc)
+				goto err_release;
+			continue;
+		}
+		for_each_iopt_span(&aspan, &pages->access_itree, fspan.start,
+				   fspan.last) {
+			struct page **out = out_pages + (aspan.start - first);
+
+			if (aspan.used)
+				rc = iopt_access_take_held(pages, aspan.start,
+							   aspan.last, out,
+							   false, &done);
+			else
+				rc = iopt_access_pin(pages, aspan.start,
+						     aspan.last, out, &done);
+			if (rc)
+				goto err_release;
+		}
+	}
+	access->users = 1;
+	access->node.start = first;
+	access->node.last = last;
+	interval_tree_insert(&access->node, &pages->access_itree);
+	goto out_unlock;
+
+err_release:
+	if (done != first)
+		iopt_access_release(pages, first, done - 1);
+	kfree(access);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	if (!rc)
+		atomic_inc(&area->num_accesses);
+	return rc;
+}
+
+/**
+ * iopt_area_remove_access - unpin what iopt_area_add_access() pinned
+ * @area: the area, its io_pagetable locked
+ * @first: first page index, as given to iopt_area_add_access()
+ * @last: last page index, as given to iopt_area_add_access()
+ */
+void iopt_area_remove_access(struct iopt_area *area, unsigned long first,
+			     unsigned long last)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iopt_pages_access *access;
+
+	mutex_lock(&pages->mutex);
+	access = iopt_find_access(pages, first, last);
+	if (WARN_ON(!access))
+		goto out_unlock;
+	if (--access->users)
+		goto out_dec;
+	interval_tree_remove(&access->node, &pages->access_itree);
+	kfree(access);
+	iopt_access_release(pages, first, last);
+out_dec:
+	atomic_dec(&area->num_accesses);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+}
+
 /**
  * iopt_alloc_pages - make a pages object for a range of user memory
  * @uptr: user address, any alignment
@@ -752,6 +1063,8 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	pages->account_mode = account_mode;
 	pages->no_limit = capable(CAP_IPC_LOCK);
 	pages->filled_itree = RB_ROOT_CACHED;
+	pages->access_itree = RB_ROOT_CACHED;
+	xa_init(&pages->pinned_pfns);
 	mmgrab(current->mm);
 	pages->source_mm = current->mm;
 	get_task_struct(current->group_leader);
@@ -771,6 +1084,9 @@ void iopt_release_pages(struct kref *kref)
 
 	WARN_ON(pages->npinned);
 	WARN_ON(!RB_EMPTY_ROOT(&pages->filled_itree.rb_root));
+	WARN_ON(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
+	WARN_ON(!xa_empty(&pages->pinned_pfns));
+	xa_destroy(&pages->pinned_pfns);
 	mmdrop(pages->source_mm);
 	put_task_struct(pages->source_task);
 	free_uid(pages->source_user);

@@ -27,8 +27,10 @@
  * with the same group key share one iommu_group, across contexts, to test
  * the group ownership rules.
  */
+#include <linux/anon_inodes.h>
 #include <linux/device.h>
 #include <linux/err.h>
+#include <linux/file.h>
 #include <linux/idr.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
@@ -603,6 +605,312 @@ static int iommufd_test_device_op(struct iommufd_ucmd *ucmd,
 	return rc;
 }
 
+static int iommufd_test_user_page(unsigned long uptr, struct page **page);
+
+/*
+ * A test access: an fd standing for an iommufd_access, like an emulated
+ * device's driver would hold, with the page ranges ACCESS_PAGES pinned.
+ */
+struct selftest_access {
+	struct iommufd_access *access;
+	struct mutex lock; /* protects items and next_id */
+	struct list_head items;
+	unsigned int next_id;
+	u32 flags;
+};
+
+struct selftest_access_item {
+	struct list_head next;
+	unsigned long iova;
+	unsigned long length;
+	unsigned int id;
+};
+
+static void selftest_access_unmap(void *data, unsigned long iova,
+				  unsigned long length)
+{
+	struct selftest_access *staccess = data;
+	struct selftest_access_item *item;
+	struct selftest_access_item *tmp;
+
+	if (staccess->flags & MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP)
+		return;
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, tmp, &staccess->items, next) {
+		if (item->iova > iova + length - 1 ||
+		    item->iova + item->length - 1 < iova)
+			continue;
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		list_del(&item->next);
+		kfree(item);
+	}
+	mutex_unlock(&staccess->lock);
+}
+
+static const struct iommufd_access_ops selftest_access_ops = {
+	.unmap = selftest_access_unmap,
+};
+
+static int selftest_access_release(struct inode *inode, struct file *filep)
+{
+	struct selftest_access *staccess = filep->private_data;
+	struct selftest_access_item *item;
+	struct selftest_access_item *tmp;
+
+	list_for_each_entry_safe(item, tmp, &staccess->items, next) {
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		list_del(&item->next);
+		kfree(item);
+	}
+	iommufd_access_destroy(staccess->access);
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return 0;
+}
+
+static const struct file_operations selftest_access_fops = {
+	.release = selftest_access_release,
+};
+
+static struct selftest_access *iommufd_test_get_access(u32 fd, struct fd *f)
+{
+	*f = fdget(fd);
+	if (!f->file)
+		return ERR_PTR(-EBADF);
+	if (f->file->f_op != &selftest_access_fops) {
+		fdput(*f);
+		return ERR_PTR(-EBADF);
+	}
+	return f->file->private_data;
+}
+
+#define MOCK_FLAGS_ACCESS_CREATE_ALL                                           \
+	(MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES |                            \
+	 MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP)
+
+static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
+				      struct iommu_test_cmd *cmd)
+{
+	struct selftest_access *staccess;
+	struct file *file;
+	u32 access_id;
+	int fd;
+	int rc;
+
+	if (cmd->create_access.flags & ~MOCK_FLAGS_ACCESS_CREATE_ALL)
+		return -EOPNOTSUPP;
+	staccess = kzalloc(sizeof(*staccess), GFP_KERNEL_ACCOUNT);
+	if (!staccess)
+		return -ENOMEM;
+	mutex_init(&staccess->lock);
+	INIT_LIST_HEAD(&staccess->items);
+	staccess->flags = cmd->create_access.flags;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		rc = fd;
+		goto err_free;
+	}
+	staccess->access = iommufd_access_create(ucmd->ictx,
+						 &selftest_access_ops,
+						 staccess, &access_id);
+	if (IS_ERR(staccess->access)) {
+		rc = PTR_ERR(staccess->access);
+		goto err_fd;
+	}
+	rc = iommufd_access_attach(staccess->access, cmd->id);
+	if (rc)
+		goto err_access;
+	cmd->create_access.out_access_fd = fd;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto err_access;
+	file = anon_inode_getfile("[iommufd_test_access]",
+				  &selftest_access_fops, staccess, O_RDWR);
+	if (IS_ERR(file)) {
+		rc = PTR_ERR(file);
+		goto err_access;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_access:
+	iommufd_access_destroy(staccess->access);
+err_fd:
+	put_unused_fd(fd);
+err_free:
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return rc;
+}
+
+/* Each pinned page must be the page the process has at @uptr. */
+static int iommufd_test_check_pages(struct page **pages, unsigned long npages,
+				    unsigned long uptr)
+{
+	unsigned long i;
+	int rc = 0;
+
+	for (i = 0; i != npages && !rc; i++) {
+		struct page *page;
+
+		rc = iommufd_test_user_page(uptr + i * PAGE_SIZE, &page);
+		if (rc)
+			break;
+		if (page != pages[i])
+			rc = -EINVAL;
+		put_page(page);
+	}
+	return rc;
+}
+
+static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->access_pages.iova;
+	unsigned long length = cmd->access_pages.length;
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	struct page **pages = NULL;
+	struct fd f;
+	int rc;
+
+	if (cmd->access_pages.flags & ~MOCK_FLAGS_ACCESS_WRITE)
+		return -EOPNOTSUPP;
+	if (!length || (iova | length) & ~PAGE_MASK)
+		return -EINVAL;
+	staccess = iommufd_test_get_access(cmd->id, &f);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
+	pages = kvcalloc(length >> PAGE_SHIFT, sizeof(*pages), GFP_KERNEL);
+	if (!item || !pages) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+
+	mutex_lock(&staccess->lock);
+	rc = iommufd_access_pin_pages(staccess->access, iova, length, pages,
+				      cmd->access_pages.flags &
+						      MOCK_FLAGS_ACCESS_WRITE ?
+					      IOMMUFD_ACCESS_RW_WRITE :
+					      0);
+	if (rc)
+		goto out_unlock;
+	rc = iommufd_test_check_pages(pages, length >> PAGE_SHIFT,
+				      cmd->access_pages.uptr);
+	if (rc) {
+		iommufd_access_unpin_pages(staccess->access, iova, length);
+		goto out_unlock;
+	}
+	item->iova = iova;
+	item->length = length;
+	item->id = ++staccess->next_id;
+	cmd->access_pages.out_access_pages_id = item->id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		iommufd_access_unpin_pages(staccess->access, iova, length);
+		goto out_unlock;
+	}
+	list_add_tail(&item->next, &staccess->items);
+	item = NULL;
+out_unlock:
+	mutex_unlock(&staccess->lock);
+out_free:
+	kvfree(pages);
+	kfree(item);
+	fdput(f);
+	return rc;
+}
+
+static int iommufd_test_destroy_access_pages(struct iommufd_ucmd *ucmd,
+					     struct iommu_test_cmd *cmd)
+{
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	struct fd f;
+	int rc = -ENOENT;
+
+	staccess = iommufd_test_get_access(cmd->id, &f);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	mutex_lock(&staccess->lock);
+	list_for_each_entry(item, &staccess->items, next) {
+		if (item->id != cmd->destroy_access_pages.access_pages_id)
+			continue;
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		list_del(&item->next);
+		kfree(item);
+		rc = 0;
+		break;
+	}
+	mutex_unlock(&staccess->lock);
+	fdput(f);
+	return rc;
+}
+
+/* Largest ACCESS_RW, to bound the bounce buffer. */
+#define MOCK_ACCESS_RW_MAX (4UL * 1024 * 1024)
+
+static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
+				  struct iommu_test_cmd *cmd)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->access_rw.uptr);
+	unsigned long length = cmd->access_rw.length;
+	bool write = cmd->access_rw.flags & MOCK_ACCESS_RW_WRITE;
+	struct selftest_access *staccess;
+	struct fd f;
+	void *buf;
+	int rc;
+
+	if (cmd->access_rw.flags &
+	    ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH))
+		return -EOPNOTSUPP;
+	if (!length || length > MOCK_ACCESS_RW_MAX)
+		return -EINVAL;
+	staccess = iommufd_test_get_access(cmd->id, &f);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	if (write && copy_from_user(buf, uptr, length)) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	/* Both paths are the same here: pin only what isn't held already. */
+	rc = iommufd_access_rw(staccess->access, cmd->access_rw.iova, buf,
+			       length, write ? IOMMUFD_ACCESS_RW_WRITE : 0);
+	if (!rc && !write && copy_to_user(uptr, buf, length))
+		rc = -EFAULT;
+out_free:
+	kvfree(buf);
+out_put:
+	fdput(f);
+	return rc;
+}
+
+static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd,
+					    struct iommu_test_cmd *cmd)
+{
+	struct selftest_access *staccess;
+	struct fd f;
+	int rc;
+
+	staccess = iommufd_test_get_access(cmd->id, &f);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	rc = iommufd_access_replace(staccess->access,
+				    cmd->access_replace_ioas.ioas_id);
+	fdput(f);
+	return rc;
+}
+
 static struct iommufd_hw_pagetable *
 iommufd_get_mock_hwpt(struct iommufd_ucmd *ucmd, u32 id)
 {
@@ -790,6 +1098,16 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						cmd->mock_domain_flags.dev_flags);
 	case IOMMU_TEST_OP_MOCK_GROUP_DEVICE:
 		return iommufd_test_group_device(ucmd, cmd);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return iommufd_test_create_access(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return iommufd_test_access_pages(ucmd, cmd);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return iommufd_test_destroy_access_pages(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return iommufd_test_access_rw(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return iommufd_test_access_replace_ioas(ucmd, cmd);
 	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
 	case IOMMU_TEST_OP_DEVICE_ATTACH:
 	case IOMMU_TEST_OP_DEVICE_DETACH:

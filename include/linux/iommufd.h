@@ -27,8 +27,26 @@
 #include <linux/types.h>
 
 struct device;
+struct iommufd_access;
 struct iommufd_ctx;
 struct iommufd_device;
+struct page;
+
+/**
+ * struct iommufd_access_ops - a software access's callbacks
+ * @unmap: userspace is unmapping [@iova, @iova + @length) of the IOAS; the
+ *         driver must unpin every range it pinned there before returning,
+ *         or the unmap fails with -EBUSY
+ */
+struct iommufd_access_ops {
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+};
+
+/* flags of iommufd_access_pin_pages() and iommufd_access_rw() */
+enum {
+	IOMMUFD_ACCESS_RW_READ = 0,
+	IOMMUFD_ACCESS_RW_WRITE = 1 << 0,
+};
 
 #if IS_ENABLED(CONFIG_IOMMUFD)
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
@@ -39,6 +57,21 @@ void iommufd_device_detach(struct iommufd_device *idev);
 bool iommufd_device_enforced_coherent(struct iommufd_device *idev);
 struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
 u32 iommufd_device_to_id(struct iommufd_device *idev);
+
+struct iommufd_access *
+iommufd_access_create(struct iommufd_ctx *ictx,
+		      const struct iommufd_access_ops *ops, void *data, u32 *id);
+void iommufd_access_destroy(struct iommufd_access *access);
+int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id);
+int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id);
+void iommufd_access_detach(struct iommufd_access *access);
+int iommufd_access_pin_pages(struct iommufd_access *access,
+			     unsigned long iova, unsigned long length,
+			     struct page **out_pages, unsigned int flags);
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length);
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t length, unsigned int flags);
 #else
 static inline struct iommufd_device *
 iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev, u32 *id)
@@ -75,6 +108,55 @@ iommufd_device_to_ictx(struct iommufd_device *idev)
 static inline u32 iommufd_device_to_id(struct iommufd_device *idev)
 {
 	return 0;
+}
+
+static inline struct iommufd_access *
+iommufd_access_create(struct iommufd_ctx *ictx,
+		      const struct iommufd_access_ops *ops, void *data, u32 *id)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void iommufd_access_destroy(struct iommufd_access *access)
+{
+}
+
+static inline int iommufd_access_attach(struct iommufd_access *access,
+					u32 ioas_id)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int iommufd_access_replace(struct iommufd_access *access,
+					 u32 ioas_id)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void iommufd_access_detach(struct iommufd_access *access)
+{
+}
+
+static inline int iommufd_access_pin_pages(struct iommufd_access *access,
+					   unsigned long iova,
+					   unsigned long length,
+					   struct page **out_pages,
+					   unsigned int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void iommufd_access_unpin_pages(struct iommufd_access *access,
+					      unsigned long iova,
+					      unsigned long length)
+{
+}
+
+static inline int iommufd_access_rw(struct iommufd_access *access,
+				    unsigned long iova, void *data,
+				    size_t length, unsigned int flags)
+{
+	return -EOPNOTSUPP;
 }
 #endif
 

@@ -663,6 +663,101 @@ static inline int _get_hw_info(int fd, __u32 idev, void *data, __u32 data_len,
 }
 
 /* ---------------------------------------------------------------------- */
+/* software accesses: CREATE_ACCESS, ACCESS_PAGES, ACCESS_RW, ... */
+
+/*
+ * CREATE_ACCESS on @ioas; *@access_fd gets the file descriptor that stands
+ * for the access. The output is sent holding garbage, so that a kernel
+ * that leaves it unwritten hands back no usable descriptor.
+ */
+static inline int _create_access(int fd, __u32 ioas, __u32 flags,
+				 int *access_fd)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = {
+			.out_access_fd = 0xdeadbeef,
+			.flags = flags,
+		},
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (!rc && access_fd)
+		*access_fd = (int)cmd.create_access.out_access_fd;
+	return rc;
+}
+
+/*
+ * ACCESS_PAGES: pin [@iova, @iova + @length) through the access @access_fd
+ * and have the pages checked against the memory at @va; *@pages_id (may be
+ * NULL) gets the ID for DESTROY_ACCESS_PAGES.
+ */
+static inline int _access_pages(int fd, int access_fd, __u32 flags,
+				__u64 iova, __u64 length, const void *va,
+				__u32 *pages_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = (__u32)access_fd,
+		.access_pages = {
+			.flags = flags,
+			.out_access_pages_id = 0xdeadbeef,
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)va,
+		},
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (!rc && pages_id)
+		*pages_id = cmd.access_pages.out_access_pages_id;
+	return rc;
+}
+
+static inline int _destroy_access_pages(int fd, int access_fd, __u32 pages_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		.id = (__u32)access_fd,
+		.destroy_access_pages = { .access_pages_id = pages_id },
+	};
+
+	return _test_cmd(fd, &cmd);
+}
+
+/* ACCESS_RW: @length bytes between IOVA @iova and @va (MOCK_ACCESS_RW_*) */
+static inline int _access_rw(int fd, int access_fd, __u64 iova, __u64 length,
+			     void *va, __u32 flags)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = (__u32)access_fd,
+		.access_rw = {
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)va,
+			.flags = flags,
+		},
+	};
+
+	return _test_cmd(fd, &cmd);
+}
+
+static inline int _access_replace_ioas(int fd, int access_fd, __u32 ioas)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.id = (__u32)access_fd,
+		.access_replace_ioas = { .ioas_id = ioas },
+	};
+
+	return _test_cmd(fd, &cmd);
+}
+
+/* ---------------------------------------------------------------------- */
 /* IDs for the bad-ID tests */
 
 /* the ID of an object that existed and is gone: a destroyed IOAS' */
