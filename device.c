@@ -783,6 +783,31 @@ static int iommufd_access_unpin_piece(struct iopt_area *area,
 	return 0;
 }
 
+/*
+ * Lock the access's IOAS for a pin or a copy: returns its io_pagetable with
+ * ioas_lock and the table's rwsem (read) held, or NULL if not attached.
+ */
+static struct io_pagetable *iommufd_access_lock(struct iommufd_access *access)
+{
+	struct io_pagetable *iopt;
+
+	mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		mutex_unlock(&access->ioas_lock);
+		return NULL;
+	}
+	iopt = &access->ioas->iopt;
+	down_read(&iopt->rwsem);
+	return iopt;
+}
+
+static void iommufd_access_unlock(struct iommufd_access *access,
+				  struct io_pagetable *iopt)
+{
+	up_read(&iopt->rwsem);
+	mutex_unlock(&access->ioas_lock);
+}
+
 /**
  * iommufd_access_pin_pages - pin the pages behind a range of IOVA
  * @access: an attached access
@@ -818,23 +843,17 @@ int iommufd_access_pin_pages(struct iommufd_access *access,
 		return -EOVERFLOW;
 	pin.last = last;
 
-	mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	iopt = &access->ioas->iopt;
-	down_read(&iopt->rwsem);
+	iopt = iommufd_access_lock(access);
+	if (!iopt)
+		return -EINVAL;
 	rc = iommufd_access_for_each(iopt, iova, last,
 				     iommufd_access_pin_piece, &pin);
 	if (rc && pin.done)
 		iommufd_access_for_each(iopt, iova, last,
 					iommufd_access_unpin_piece, &pin.done);
-	up_read(&iopt->rwsem);
 	if (!rc)
 		access->npinned++;
-out_unlock:
-	mutex_unlock(&access->ioas_lock);
+	iommufd_access_unlock(access, iopt);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
@@ -942,18 +961,12 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &rw.last))
 		return -EOVERFLOW;
-	mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	iopt = &access->ioas->iopt;
-	down_read(&iopt->rwsem);
+	iopt = iommufd_access_lock(access);
+	if (!iopt)
+		return -EINVAL;
 	rc = iommufd_access_for_each(iopt, iova, rw.last,
 				     iommufd_access_rw_piece, &rw);
-	up_read(&iopt->rwsem);
-out_unlock:
-	mutex_unlock(&access->ioas_lock);
+	iommufd_access_unlock(access, iopt);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);
