@@ -263,6 +263,32 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	return 0;
 }
 
+/* Attach to a new automatic HWPT of @ioas, with the IOAS mutex held. */
+static int iommufd_device_attach_new(struct iommufd_device *idev,
+				     struct iommufd_ioas *ioas, bool enforce,
+				     u32 *pt_id,
+				     struct iommufd_hw_pagetable **old)
+{
+	struct iommufd_hw_pagetable *hwpt;
+	int rc;
+
+	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev, true,
+					  enforce);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	rc = iommufd_device_do_attach(idev, hwpt, old);
+	if (rc) {
+		/* Its destroy takes the IOAS mutex. */
+		mutex_unlock(&ioas->mutex);
+		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
+		mutex_lock(&ioas->mutex);
+		return rc;
+	}
+	*pt_id = hwpt->obj.id;
+	iommufd_object_finalize(idev->ictx, &hwpt->obj);
+	return 0;
+}
+
 /*
  * Attach to an automatic HWPT of @ioas: an existing compatible one if
  * @reuse, else a new one. Returns the HWPT's ID in *@pt_id.
@@ -294,20 +320,16 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		}
 	}
 
-	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev, true);
-	if (IS_ERR(hwpt)) {
-		mutex_unlock(&ioas->mutex);
-		return PTR_ERR(hwpt);
-	}
-	rc = iommufd_device_do_attach(idev, hwpt, old);
+	rc = iommufd_device_attach_new(idev, ioas, true, pt_id, old);
+	/*
+	 * 6.1's IOMMU_CAP_CACHE_COHERENCY says what the IOMMU driver can do,
+	 * not whether this device's IOMMU unit can (VT-d without snoop
+	 * control refuses the attach). Fall back to a plain page table.
+	 */
+	if (rc == -EINVAL)
+		rc = iommufd_device_attach_new(idev, ioas, false, pt_id, old);
 	mutex_unlock(&ioas->mutex);
-	if (rc) {
-		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
-		return rc;
-	}
-	*pt_id = hwpt->obj.id;
-	iommufd_object_finalize(idev->ictx, &hwpt->obj);
-	return 0;
+	return rc;
 }
 
 /* Drop a device's user of a HWPT; automatic HWPTs go with their last. */

@@ -33,6 +33,8 @@
  * @ioas: the IOAS, held by the caller, whose mutex the caller holds
  * @dev: the device the domain is made for
  * @auto_domain: the kernel makes it for an attach (see the top of file)
+ * @enforce: ask the driver to enforce cache coherency, if @dev's IOMMU
+ *           says it can
  *
  * The HWPT is returned unpublished: finalize it or abort-and-destroy it.
  *
@@ -42,7 +44,7 @@
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			   struct device *dev, bool auto_domain)
+			   struct device *dev, bool auto_domain, bool enforce)
 {
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommu_domain *domain;
@@ -58,7 +60,7 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		return hwpt;
 	}
 	/* Before any IOPTE exists, or the driver can't promise it. */
-	if (device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY) &&
+	if (enforce && device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY) &&
 	    domain->ops->enforce_cache_coherency)
 		hwpt->enforce_cache_coherency =
 			domain->ops->enforce_cache_coherency(domain);
@@ -123,7 +125,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	ioas = container_of(pt, struct iommufd_ioas, obj);
 
 	mutex_lock(&ioas->mutex);
-	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev, false);
+	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev, false,
+					  true);
 	mutex_unlock(&ioas->mutex);
 	if (IS_ERR(hwpt)) {
 		rc = PTR_ERR(hwpt);

@@ -52,6 +52,12 @@ enum {
 	MOCK_FLAGS_DEVICE_NO_COHERENCY = 1 << 24,
 	/* ours: the device reports [MOCK_RESV_START, MOCK_RESV_LAST] reserved */
 	MOCK_FLAGS_DEVICE_RESV = 1 << 25,
+	/*
+	 * ours: the IOMMU claims cache coherency but refuses to attach the
+	 * device to an enforcing domain, as 6.1's VT-d does without snoop
+	 * control
+	 */
+	MOCK_FLAGS_DEVICE_ENFORCE_FAILS = 1 << 26,
 };
 
 enum {

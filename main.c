@@ -43,8 +43,10 @@
  * counts' transitions to removal. The lock order of the subsystem is
  * written down in io_pagetable.h.
  */
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/ioctl.h>
+#include <linux/iommufd.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/capability.h>
@@ -504,6 +506,33 @@ static const struct file_operations iommufd_fops = {
 	.unlocked_ioctl = iommufd_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
+
+/**
+ * iommufd_ctx_from_file - the iommufd context of a file userspace passed
+ * @file: a file, for instance from fget() of a descriptor in an ioctl
+ *
+ * Takes a reference on @file, dropped by iommufd_ctx_put().
+ *
+ * Return: the context, or ERR_PTR(-EBADFD) if @file is not /dev/iommu.
+ */
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	if (file->f_op != &iommufd_fops)
+		return ERR_PTR(-EBADFD);
+	get_file(file);
+	return file->private_data;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
+
+/**
+ * iommufd_ctx_put - drop the reference iommufd_ctx_from_file() took
+ * @ictx: the context
+ */
+void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+	fput(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
 static struct miscdevice iommufd_misc_dev = {
 	.minor = MISC_DYNAMIC_MINOR,

@@ -137,12 +137,15 @@ static void mock_domain_free(struct iommu_domain *domain)
 
 /*
  * iommufd itself keeps devices that can't snoop out of enforcing domains;
- * the mock accepts every attach, as a device hot-added to an owned group
- * must be.
+ * the mock accepts those attaches, as a device hot-added to an owned group
+ * must be. Only MOCK_FLAGS_DEVICE_ENFORCE_FAILS devices are refused.
  */
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
+	if (to_mock_domain(domain)->enforce_coherency &&
+	    to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
+		return -EINVAL;
 	return 0;
 }
 
@@ -454,7 +457,8 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 
 #define MOCK_FLAGS_DEVICE_ALL                                                  \
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |            \
-	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV)
+	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |             \
+	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
 
 /* A new selftest object with a bound mock device, not yet published. */
 static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,

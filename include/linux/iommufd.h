@@ -18,7 +18,9 @@
  *  - iommufd_device_detach() blocks the group's DMA again, and
  *    iommufd_device_unbind() gives the group back.
  *
- * The context stays alive while a device is bound to it.
+ * A driver gets the context from the file descriptor userspace passes with
+ * iommufd_ctx_from_file(). The context stays alive while a device or an
+ * access is bound to it.
  */
 #ifndef __LINUX_IOMMUFD_H
 #define __LINUX_IOMMUFD_H
@@ -27,6 +29,7 @@
 #include <linux/types.h>
 
 struct device;
+struct file;
 struct iommufd_access;
 struct iommufd_ctx;
 struct iommufd_device;
@@ -49,6 +52,8 @@ enum {
 };
 
 #if IS_ENABLED(CONFIG_IOMMUFD)
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file);
+void iommufd_ctx_put(struct iommufd_ctx *ictx);
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id);
 void iommufd_device_unbind(struct iommufd_device *idev);
@@ -73,6 +78,15 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		      void *data, size_t length, unsigned int flags);
 #else
+static inline struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+}
+
 static inline struct iommufd_device *
 iommufd_device_bind(struct iommufd_ctx *ictx, struct device *dev, u32 *id)
 {

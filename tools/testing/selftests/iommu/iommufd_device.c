@@ -34,7 +34,8 @@
 /* the dev_flags bits MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE know */
 #define KNOWN_DEV_FLAGS							\
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |	\
-	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV)
+	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |	\
+	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
 
 static const struct iommu_iova_range full_range = { 0, U64_MAX };
 static const struct iommu_iova_range aperture = {
@@ -280,7 +281,7 @@ TEST_F(dev, destroy_stdev_detaches)
 TEST_F(dev, mock_domain_flags)
 {
 	static const __u32 bad[] = {
-		1 << 2, 1 << 3, 1 << 23, 1 << 26, 1U << 31,
+		1 << 2, 1 << 3, 1 << 23, 1 << 27, 1U << 31,
 		~(__u32)KNOWN_DEV_FLAGS,
 		MOCK_FLAGS_DEVICE_NO_COHERENCY | 1 << 4,
 		MOCK_FLAGS_DEVICE_RESV | 1U << 30,
@@ -364,6 +365,41 @@ TEST_F(dev, mock_domain_flags_no_coherency)
 	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
 	ASSERT_EQ(0, _destroy(self->fd, stdev2));
 	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt2));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+}
+
+/*
+ * The IOMMU claims coherency but refuses an enforcing domain for the device
+ * (6.1's VT-d without snoop control): attach falls back to a plain HWPT,
+ * and a HWPT the user allocated for it enforces and refuses it.
+ */
+TEST_F(dev, coherency_claimed_but_refused)
+{
+	struct ioas_state st;
+	__u32 stdev, hwpt, idev, user_hwpt;
+
+	MAP_BASE(4 * PS);
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_ENFORCE_FAILS, &stdev,
+					&hwpt, &idev));
+	ATTACHED(stdev, hwpt, 0);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user_hwpt));
+	SNAP(&st, self->ioas, self->base, hwpt, user_hwpt);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, stdev, user_hwpt, NULL));
+	SAME(&st, self->ioas);
+	ATTACHED(stdev, hwpt, 0);
+
+	/* attaching to the IOAS again keeps the plain HWPT */
+	EXPECT_EQ(0, _device_attach(self->fd, stdev, self->ioas, NULL));
+	ATTACHED(stdev, hwpt, 0);
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	ASSERT_EQ(0, _destroy(self->fd, user_hwpt));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 }
 
