@@ -236,11 +236,14 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	if (igroup->hwpt && igroup->hwpt != hwpt &&
 	    igroup->nattached > (cur ? 1 : 0))
 		return -EINVAL;
+	/* A HWPT being destroyed has no users left and takes no new ones. */
+	if (!refcount_inc_not_zero(&hwpt->obj.users))
+		return -ENOENT;
 
 	if (new_ioas) {
 		rc = iommufd_device_reserve(idev, &hwpt->ioas->iopt);
 		if (rc)
-			return rc;
+			goto err_user;
 	}
 	if (igroup->hwpt != hwpt) {
 		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
@@ -248,19 +251,22 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 			if (new_ioas)
 				iopt_remove_reserved_iova(&hwpt->ioas->iopt,
 							  idev);
-			return rc;
+			goto err_user;
 		}
 	}
 	if (cur && new_ioas)
 		iopt_remove_reserved_iova(&cur->ioas->iopt, idev);
 
-	refcount_inc(&hwpt->obj.users);
 	idev->hwpt = hwpt;
 	igroup->hwpt = hwpt;
 	if (!cur)
 		igroup->nattached++;
 	*old = cur;
 	return 0;
+
+err_user:
+	refcount_dec(&hwpt->obj.users);
+	return rc;
 }
 
 /* Attach to a new automatic HWPT of @ioas, with the IOAS mutex held. */
@@ -278,7 +284,8 @@ static int iommufd_device_attach_new(struct iommufd_device *idev,
 		return PTR_ERR(hwpt);
 	rc = iommufd_device_do_attach(idev, hwpt, old);
 	if (rc) {
-		/* Its destroy takes the IOAS mutex. */
+		/* Nobody may find it while the mutex is dropped for its end. */
+		list_del_init(&hwpt->hwpt_item);
 		mutex_unlock(&ioas->mutex);
 		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 		mutex_lock(&ioas->mutex);
@@ -304,14 +311,14 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 	mutex_lock(&ioas->mutex);
 	if (reuse) {
 		list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
-			/* Skip HWPTs being destroyed (no users left). */
-			if (!hwpt->auto_domain ||
-			    !refcount_inc_not_zero(&hwpt->obj.users))
+			if (!hwpt->auto_domain)
 				continue;
 			rc = iommufd_device_do_attach(idev, hwpt, old);
-			refcount_dec(&hwpt->obj.users);
-			/* -EINVAL: not for this device, try the next one */
-			if (rc == -EINVAL)
+			/*
+			 * -EINVAL: not for this device; -ENOENT: being
+			 * destroyed. Try the next one.
+			 */
+			if (rc == -EINVAL || rc == -ENOENT)
 				continue;
 			if (!rc)
 				*pt_id = hwpt->obj.id;
@@ -336,10 +343,7 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 static void iommufd_hwpt_put_user(struct iommufd_ctx *ictx,
 				  struct iommufd_hw_pagetable *hwpt)
 {
-	if (hwpt->auto_domain &&
-	    iommufd_object_destroy_if_last(ictx, &hwpt->obj))
-		return;
-	refcount_dec(&hwpt->obj.users);
+	iommufd_object_put_user(ictx, &hwpt->obj, hwpt->auto_domain);
 }
 
 static int __iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id,
@@ -641,7 +645,10 @@ static int iommufd_access_set_ioas(struct iommufd_access *access, u32 ioas_id,
 		rc = -EBUSY;
 	if (rc)
 		goto out_unlock;
-	refcount_inc(&ioas->obj.users);
+	if (!refcount_inc_not_zero(&ioas->obj.users)) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
 	access->ioas = ioas;
 	mutex_unlock(&access->ioas_lock);
 
@@ -676,6 +683,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * iommufd_access_replace - move an attached access to another IOAS
  * @access: an attached access
  * @ioas_id: the new IOAS
+ *
+ * The driver must not pin pages through the access while it replaces.
  *
  * Return: 0, -ENOENT for a bad ID, -EINVAL if not attached, -EBUSY while
  * the access has pages pinned.

@@ -65,18 +65,26 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		hwpt->enforce_cache_coherency =
 			domain->ops->enforce_cache_coherency(domain);
 
+	/* An IOAS being destroyed takes no new users. */
+	if (!refcount_inc_not_zero(&ioas->obj.users)) {
+		rc = -ENOENT;
+		goto err_abort;
+	}
 	rc = iopt_table_add_domain(&ioas->iopt, domain);
 	if (rc) {
-		iommufd_object_abort(ictx, &hwpt->obj);
-		iommu_domain_free(domain);
-		return ERR_PTR(rc);
+		refcount_dec(&ioas->obj.users);
+		goto err_abort;
 	}
-	refcount_inc(&ioas->obj.users);
 	hwpt->ioas = ioas;
 	hwpt->domain = domain;
 	hwpt->auto_domain = auto_domain;
 	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
 	return hwpt;
+
+err_abort:
+	iommufd_object_abort(ictx, &hwpt->obj);
+	iommu_domain_free(domain);
+	return ERR_PTR(rc);
 }
 
 /**
@@ -89,7 +97,7 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_hw_pagetable, obj);
 
 	mutex_lock(&hwpt->ioas->mutex);
-	list_del(&hwpt->hwpt_item);
+	list_del_init(&hwpt->hwpt_item);
 	mutex_unlock(&hwpt->ioas->mutex);
 	iopt_table_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
 	iommu_domain_free(hwpt->domain);

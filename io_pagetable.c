@@ -640,6 +640,8 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    bool need_any)
 {
 	struct interval_tree_node *node;
+	unsigned long busy_first = 0;
+	unsigned long busy_last = 0;
 	unsigned long total = 0;
 	unsigned int tries = 0;
 	bool busy;
@@ -657,8 +659,12 @@ again:
 			up_write(&iopt->rwsem);
 			return -ENOENT;
 		}
-		if (atomic_read(&area->num_accesses))
+		if (atomic_read(&area->num_accesses)) {
+			if (!busy)
+				busy_first = node->start;
+			busy_last = node->last;
 			busy = true;
+		}
 	}
 	if (busy) {
 		/*
@@ -668,7 +674,8 @@ again:
 		up_write(&iopt->rwsem);
 		if (tries++ == IOPT_UNMAP_ACCESS_TRIES)
 			return -EBUSY;
-		iommufd_access_notify_unmap(iopt, start, last);
+		/* Mappings are shorter than the address space: no wrap. */
+		iommufd_access_notify_unmap(iopt, busy_first, busy_last);
 		goto again;
 	}
 	while ((node = interval_tree_iter_first(&iopt->area_itree, start,

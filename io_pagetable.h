@@ -5,15 +5,22 @@
  *
  * Lock order (the only one in the subsystem; lockdep checks it):
  *
- *   io_pagetable.rwsem
- *     -> iopt_pages.mutex
- *       -> mm->mmap_lock (taken by pinning and by locked_vm accounting)
- *         -> IOMMU driver locks (iommu_map()/iommu_unmap())
+ *   iommufd_group.lock          (device.c: attach/replace/detach)
+ *     -> iommufd_ioas.mutex     (the IOAS's HWPT and access lists; access
+ *                                drivers' unmap callbacks run under it)
+ *       -> the access driver's own locks
+ *         -> iommufd_access.ioas_lock
+ *           -> io_pagetable.rwsem
+ *             -> iopt_pages.mutex
+ *               -> mm->mmap_lock (pinning, locked_vm accounting)
  *
- * The context's object xarray lock is a spinlock taken on its own, never
- * around any of these. Two io_pagetables are never locked at the same
- * time (COPY takes the source's lock, drops it, then takes the
- * destination's), so one order covers every IOAS.
+ * iommu_group's mutex (inside iommu_group_replace_domain()) nests under
+ * iommufd_group.lock; the IOMMU driver's own locks are taken by
+ * iommu_map()/iommu_unmap() under io_pagetable.rwsem and iopt_pages.mutex,
+ * never under mmap_lock. The context's object xarray lock is a spinlock
+ * taken on its own, never around any of these. Two io_pagetables are never
+ * locked at the same time (COPY takes the source's lock, drops it, then
+ * takes the destination's), so one order covers every IOAS.
  *
  * The rwsem protects everything in the io_pagetable: its interval trees,
  * its domain list, the alignment and every area's fields. Writers change

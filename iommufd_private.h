@@ -120,6 +120,8 @@ void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj);
 bool iommufd_object_destroy_if_last(struct iommufd_ctx *ictx,
 				    struct iommufd_object *obj);
+void iommufd_object_put_user(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj, bool destroy_if_last);
 
 /**
  * struct iommufd_ioas - an I/O address space (IOMMUFD_OBJ_IOAS)

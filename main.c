@@ -211,6 +211,35 @@ void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 }
 
 /**
+ * iommufd_object_put_user - drop a dependent's user of an object
+ * @ictx: the context
+ * @obj: a visible object on which the caller holds a user
+ * @destroy_if_last: destroy @obj if the caller's user was its last one
+ *                   besides the ID table
+ *
+ * Deciding and dropping is one atomic step, so two dependents leaving at
+ * once can't both see the other and leave the object behind.
+ */
+void iommufd_object_put_user(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj, bool destroy_if_last)
+{
+	int users;
+
+	for (;;) {
+		users = atomic_read(&obj->users.refs);
+		if (destroy_if_last && users == 2) {
+			if (iommufd_object_destroy_if_last(ictx, obj))
+				return;
+			continue;
+		}
+		if (WARN_ON(users < 2))
+			return;
+		if (atomic_cmpxchg(&obj->users.refs, users, users - 1) == users)
+			return;
+	}
+}
+
+/**
  * iommufd_object_destroy_if_last - destroy an object with its last dependent
  * @ictx: the context
  * @obj: a visible object on which the caller holds a user

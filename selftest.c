@@ -662,12 +662,15 @@ static int selftest_access_release(struct inode *inode, struct file *filep)
 	struct selftest_access_item *item;
 	struct selftest_access_item *tmp;
 
+	/* An UNMAP may be calling selftest_access_unmap() meanwhile. */
+	mutex_lock(&staccess->lock);
 	list_for_each_entry_safe(item, tmp, &staccess->items, next) {
 		iommufd_access_unpin_pages(staccess->access, item->iova,
 					   item->length);
 		list_del(&item->next);
 		kfree(item);
 	}
+	mutex_unlock(&staccess->lock);
 	iommufd_access_destroy(staccess->access);
 	mutex_destroy(&staccess->lock);
 	kfree(staccess);
