@@ -42,6 +42,8 @@ enum {
 	IOMMU_TEST_OP_DEVICE_DETACH = 1004,
 	/* what the device of stdev @id is attached to */
 	IOMMU_TEST_OP_DEVICE_INFO = 1005,
+	/* a mock device in a shared group, driven by a kernel driver */
+	IOMMU_TEST_OP_MOCK_KERNEL_DEVICE = 1006,
 };
 
 /* dev_flags of MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE */
@@ -153,6 +155,9 @@ enum {
  *	mock iommu_group @group_key (devices with the same key share a group,
  *	whichever file made them; key 0 means a group of its own) and bind it
  *	to this file, without attaching it
+ * @mock_kernel_device: MOCK_KERNEL_DEVICE (ours): create a mock device in
+ *	the mock iommu_group @group_key that a kernel driver binds to and
+ *	uses the DMA API with; the selftest object @out_stdev_id owns it
  * @device_attach: DEVICE_ATTACH (ours): iommufd_device_attach() of the
  *	device of stdev @id to @pt_id (IOAS or HWPT); returns the HWPT
  * @device_info: DEVICE_INFO (ours): the HWPT the device of stdev @id is
@@ -247,6 +252,10 @@ struct iommu_test_cmd {
 			__u32 out_stdev_id;
 			__u32 out_idev_id;
 		} mock_group_device;
+		struct {
+			__u32 group_key;
+			__u32 out_stdev_id;
+		} mock_kernel_device;
 		struct {
 			__u32 pt_id;
 		} device_attach;

@@ -86,11 +86,21 @@ struct mock_dev {
 	int id;
 	u32 flags;
 	u32 group_key;
+	/* a kernel driver takes it once it has its iommu_group */
+	bool kernel_driver;
+	bool ready;
 };
 
 static struct mock_dev *to_mock_dev(struct device *dev)
 {
 	return container_of(dev, struct mock_dev, dev);
+}
+
+static int mock_bus_match(struct device *dev, struct device_driver *drv)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	return mdev->kernel_driver && READ_ONCE(mdev->ready);
 }
 
 /* Shared mock iommu_groups by key; each holds a reference on its group. */
@@ -105,8 +115,38 @@ static DEFINE_IDA(mock_dev_ida);
 static struct iommu_device mock_iommu;
 static const struct iommu_domain_ops mock_domain_ops;
 
+/*
+ * Like the platform and PCI buses, claim the group's default domain for a
+ * kernel driver using the DMA API, which keeps iommufd out of the group.
+ */
+static int mock_bus_dma_configure(struct device *dev)
+{
+	return iommu_device_use_default_domain(dev);
+}
+
+static void mock_bus_dma_cleanup(struct device *dev)
+{
+	iommu_device_unuse_default_domain(dev);
+}
+
+static int mock_bus_match(struct device *dev, struct device_driver *drv);
+
 static struct bus_type iommufd_mock_bus = {
 	.name = "iommufd_mock",
+	.match = mock_bus_match,
+	.dma_configure = mock_bus_dma_configure,
+	.dma_cleanup = mock_bus_dma_cleanup,
+};
+
+static int mock_kdriver_probe(struct device *dev)
+{
+	return 0;
+}
+
+static struct device_driver mock_kdriver = {
+	.name = "iommufd_mock_kdriver",
+	.bus = &iommufd_mock_bus,
+	.probe = mock_kdriver_probe,
 };
 
 static struct iommu_domain *mock_domain_alloc(unsigned int type)
@@ -388,7 +428,10 @@ static void mock_dev_release(struct device *dev)
 	kfree(mdev);
 }
 
-static struct mock_dev *mock_dev_create(u32 flags, u32 group_key)
+static void mock_dev_destroy(struct mock_dev *mdev);
+
+static struct mock_dev *mock_dev_create(u32 flags, u32 group_key,
+					bool kernel_driver)
 {
 	struct mock_dev *mdev;
 	int rc;
@@ -398,6 +441,7 @@ static struct mock_dev *mock_dev_create(u32 flags, u32 group_key)
 		return ERR_PTR(-ENOMEM);
 	mdev->flags = flags;
 	mdev->group_key = group_key;
+	mdev->kernel_driver = kernel_driver;
 	mdev->id = ida_alloc(&mock_dev_ida, GFP_KERNEL);
 	if (mdev->id < 0) {
 		rc = mdev->id;
@@ -420,6 +464,15 @@ static struct mock_dev *mock_dev_create(u32 flags, u32 group_key)
 		mock_group_release(group_key);
 		goto err_put;
 	}
+	if (kernel_driver) {
+		/* Now that it has a group, let the driver core bind it. */
+		WRITE_ONCE(mdev->ready, true);
+		rc = device_attach(&mdev->dev);
+		if (rc != 1) {
+			mock_dev_destroy(mdev);
+			return ERR_PTR(rc < 0 ? rc : -ENODEV);
+		}
+	}
 	return mdev;
 
 err_put:
@@ -431,6 +484,8 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 {
 	u32 group_key = mdev->group_key;
 
+	/* The driver lets go of the group while the device is still in it. */
+	device_release_driver(&mdev->dev);
 	iommu_release_device(&mdev->dev);
 	device_unregister(&mdev->dev);
 	mock_group_release(group_key);
@@ -451,7 +506,9 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 {
 	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
 
-	iommufd_device_unbind(sobj->idev);
+	/* A kernel-driven device is not bound to iommufd. */
+	if (sobj->idev)
+		iommufd_device_unbind(sobj->idev);
 	mock_dev_destroy(sobj->mdev);
 }
 
@@ -473,7 +530,7 @@ static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,
 	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
 	if (IS_ERR(sobj))
 		return sobj;
-	sobj->mdev = mock_dev_create(flags, group_key);
+	sobj->mdev = mock_dev_create(flags, group_key, false);
 	if (IS_ERR(sobj->mdev)) {
 		rc = PTR_ERR(sobj->mdev);
 		goto err_abort;
@@ -551,6 +608,34 @@ static int iommufd_test_group_device(struct iommufd_ucmd *ucmd,
 	return 0;
 }
 
+static int iommufd_test_kernel_device(struct iommufd_ucmd *ucmd,
+				      struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj;
+	int rc;
+
+	if (!cmd->mock_kernel_device.group_key)
+		return -EINVAL;
+	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	sobj->mdev = mock_dev_create(0, cmd->mock_kernel_device.group_key,
+				     true);
+	if (IS_ERR(sobj->mdev)) {
+		rc = PTR_ERR(sobj->mdev);
+		iommufd_object_abort(ucmd->ictx, &sobj->obj);
+		return rc;
+	}
+	cmd->mock_kernel_device.out_stdev_id = sobj->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
+		return rc;
+	}
+	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	return 0;
+}
+
 static struct selftest_obj *iommufd_get_stdev(struct iommufd_ucmd *ucmd,
 					      u32 id)
 {
@@ -574,6 +659,11 @@ static int iommufd_test_device_op(struct iommufd_ucmd *ucmd,
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
 	idev = sobj->idev;
+	/* a kernel-driven mock device is not bound */
+	if (!idev) {
+		iommufd_put_object(ucmd->ictx, &sobj->obj);
+		return -EINVAL;
+	}
 
 	switch (cmd->op) {
 	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
@@ -1105,6 +1195,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						cmd->mock_domain_flags.dev_flags);
 	case IOMMU_TEST_OP_MOCK_GROUP_DEVICE:
 		return iommufd_test_group_device(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_KERNEL_DEVICE:
+		return iommufd_test_kernel_device(ucmd, cmd);
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return iommufd_test_create_access(ucmd, cmd);
 	case IOMMU_TEST_OP_ACCESS_PAGES:
@@ -1154,8 +1246,14 @@ int __init iommufd_test_init(void)
 		goto err_bus;
 	mock_iommu.ops = &mock_ops;
 	iommufd_mock_bus.iommu_ops = &mock_ops;
+	rc = driver_register(&mock_kdriver);
+	if (rc)
+		goto err_sysfs;
 	return 0;
 
+err_sysfs:
+	iommufd_mock_bus.iommu_ops = NULL;
+	iommu_device_sysfs_remove(&mock_iommu);
 err_bus:
 	bus_unregister(&iommufd_mock_bus);
 	return rc;
@@ -1166,6 +1264,7 @@ err_bus:
  */
 void iommufd_test_exit(void)
 {
+	driver_unregister(&mock_kdriver);
 	iommufd_mock_bus.iommu_ops = NULL;
 	iommu_device_sysfs_remove(&mock_iommu);
 	bus_unregister(&iommufd_mock_bus);

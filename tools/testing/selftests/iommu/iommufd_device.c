@@ -403,6 +403,45 @@ TEST_F(dev, coherency_claimed_but_refused)
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 }
 
+/*
+ * A kernel driver using the DMA API on one device of a group keeps the
+ * whole group out of iommufd: binding another device of it is EBUSY until
+ * that device goes away.
+ */
+TEST_F(dev, group_kernel_driver_ebusy)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_KERNEL_DEVICE,
+	};
+	struct iommufd_stats before, after;
+	__u32 key = 0x10000 + (getpid() & 0xffff);
+	__u32 kstdev, stdev, idev;
+
+	cmd.mock_kernel_device.group_key = key;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	kstdev = cmd.mock_kernel_device.out_stdev_id;
+	EXPECT_NE(0, kstdev);
+	/* not bound: no device operations on it */
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, kstdev, self->ioas, NULL));
+
+	ASSERT_EQ(0, _get_stats(self->fd, &before));
+	EXPECT_EQ(EBUSY, _mock_group_device(self->fd, key, 0, &stdev, &idev));
+	ASSERT_EQ(0, _get_stats(self->fd, &after));
+	EXPECT_EQ(before.pages_objects, after.pages_objects);
+	EXPECT_EQ(before.pinned_pages, after.pinned_pages);
+
+	/* key 0 is refused: a kernel device must share a group */
+	cmd.mock_kernel_device.group_key = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_TEST_CMD, &cmd));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, _destroy(self->fd, kstdev));
+	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &stdev, &idev));
+	EXPECT_EQ(0, _device_attach(self->fd, stdev, self->ioas, NULL));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+}
+
 TEST_F(dev, mock_domain_flags_resv)
 {
 	__u64 iova;
