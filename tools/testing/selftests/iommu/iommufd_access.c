@@ -42,6 +42,22 @@
 				       (npages) * PS, &__iova));	\
 	} while (0)
 
+/* close the fixture's access */
+#define CLOSE_ACCESS()							\
+	do {								\
+		close(self->access);					\
+		self->access = -1;					\
+	} while (0)
+
+/* close the access and unmap all: back to the stats after setup */
+#define END_ACCESS()							\
+	do {								\
+		CLOSE_ACCESS();						\
+		ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, \
+					 NULL));			\
+		BACK_TO_START();					\
+	} while (0)
+
 #define CREATE_ACCESS(flags)						\
 	ASSERT_EQ(0, _create_access(self->fd, self->ioas, flags,	\
 				    &self->access))
@@ -212,8 +228,7 @@ TEST_F(access, ioas_busy_while_access)
 	EXPECT_EQ(4 * PS, len);
 
 	/* an access on one IOAS doesn't hold another */
-	close(self->access);
-	self->access = -1;
+	CLOSE_ACCESS();
 	EXPECT_EQ(EBUSY, _destroy(self->fd, ioas2));
 	EXPECT_EQ(0, _destroy(self->fd, ioas3));
 
@@ -235,8 +250,7 @@ TEST_F(access, close_access_unpins)
 	ASSERT_EQ(0, PIN(0, 0, 4, &id));
 	ASSERT_EQ(0, PIN(MOCK_FLAGS_ACCESS_WRITE, 2, 8, &id));
 	REFS(0, 10, 1);
-	close(self->access);
-	self->access = -1;
+	CLOSE_ACCESS();
 	REFS(0, 16, DOM_REFS);
 	STATS(&st);
 	ASSERT_STATS_EQUAL(&mapped, &st);
@@ -245,8 +259,7 @@ TEST_F(access, close_access_unpins)
 	CREATE_ACCESS(MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP);
 	ASSERT_EQ(0, PIN(0, 4, 4, &id));
 	REFS(4, 4, 1);
-	close(self->access);
-	self->access = -1;
+	CLOSE_ACCESS();
 	REFS(0, 16, DOM_REFS);
 	STATS(&st);
 	ASSERT_STATS_EQUAL(&mapped, &st);
@@ -377,10 +390,7 @@ TEST_F(access, pages_verified_against_uptr)
 	ASSERT_EQ(0, UNPIN(id2));
 	UNCHANGED(&st);
 
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 TEST_F(access, pages_errnos)
@@ -447,10 +457,7 @@ TEST_F(access, pages_errnos)
 	ASSERT_EQ(0, UNPIN(id));
 	UNCHANGED(&st);
 
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 TEST_F(access, destroy_pages_errnos)
@@ -483,10 +490,7 @@ TEST_F(access, destroy_pages_errnos)
 	EXPECT_EQ(ENOENT, UNPIN(id));
 	REFS(0, 8, DOM_REFS);
 
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 /*
@@ -528,10 +532,7 @@ TEST_F(access, pins_survive_domain_attach_detach)
 	STATS(&st);
 	EXPECT_EQ(self->start.pinned_pages, st.pinned_pages);
 
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 /* ---- unmap notification ---- */
@@ -580,10 +581,7 @@ TEST_F(access, unmap_notifies_access)
 	ASSERT_EQ(0, PIN(0, 0, 4, &id_a));
 	REFS(0, 4, 1);
 	ASSERT_EQ(0, UNPIN(id_a));
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 /*
@@ -644,14 +642,27 @@ TEST_F(access, unmap_no_unmap_ebusy)
 	EXPECT_EQ(4 * PS, len);
 	REFS(0, 12, 0);
 	free(data);
-	close(self->access);
-	self->access = -1;
+	CLOSE_ACCESS();
 	BACK_TO_START();
 }
 
 /* ---- ACCESS_RW ---- */
 
 static const __u32 rw_paths[] = { 0, MOCK_ACCESS_RW_SLOW_PATH };
+
+/* map pages 0-15, create an access with no flags, snapshot into *@st */
+#define RW_START(st)							\
+	do {								\
+		MAP_PAGES(0, 16);					\
+		CREATE_ACCESS(0);					\
+		SNAPSHOT(st);						\
+	} while (0)
+
+/* an offset or length given in units of 4 KiB pages of buf, in bytes */
+static __u64 rw_bytes(__u64 v)
+{
+	return v / 4096 * PS + v % 4096;
+}
 
 TEST_F(access, rw_read)
 {
@@ -675,15 +686,12 @@ TEST_F(access, rw_read)
 
 	dst = malloc(17 * PS);
 	ASSERT_NE(NULL, dst);
-	MAP_PAGES(0, 16);
-	CREATE_ACCESS(0);
-	SNAPSHOT(&st);
+	RW_START(&st);
 
 	for (p = 0; p < ARRAY_SIZE(rw_paths); p++) {
 		for (i = 0; i < ARRAY_SIZE(cases); i++) {
-			/* the offsets are in units of 4 KiB pages of buf */
-			off = cases[i].off / 4096 * PS + cases[i].off % 4096;
-			len = cases[i].len / 4096 * PS + cases[i].len % 4096;
+			off = rw_bytes(cases[i].off);
+			len = rw_bytes(cases[i].len);
 			memset(dst, 0xa5, len + 1);
 			ASSERT_EQ(0, RW(IOVA(0) + off, len, dst, rw_paths[p])) {
 				TH_LOG("case %u flags %#x", i, rw_paths[p]);
@@ -711,10 +719,7 @@ TEST_F(access, rw_read)
 	REFS(0, 16, DOM_REFS);
 
 	free(dst);
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 TEST_F(access, rw_write)
@@ -740,14 +745,12 @@ TEST_F(access, rw_write)
 	ASSERT_NE(NULL, expect);
 	dst = malloc(16 * PS);
 	ASSERT_NE(NULL, dst);
-	MAP_PAGES(0, 16);
-	CREATE_ACCESS(0);
-	SNAPSHOT(&st);
+	RW_START(&st);
 
 	for (p = 0; p < ARRAY_SIZE(rw_paths); p++) {
 		for (i = 0; i < ARRAY_SIZE(cases); i++) {
-			off = cases[i].off / 4096 * PS + cases[i].off % 4096;
-			len = cases[i].len / 4096 * PS + cases[i].len % 4096;
+			off = rw_bytes(cases[i].off);
+			len = rw_bytes(cases[i].len);
 			/* a different source for each write */
 			fill_pattern(src, len, 200 + p * 16 + i);
 			memcpy(expect, VA(0), 16 * PS);
@@ -773,10 +776,7 @@ TEST_F(access, rw_write)
 	free(dst);
 	free(expect);
 	munmap(src, 16 * PS);
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 TEST_F(access, rw_errnos)
@@ -842,10 +842,7 @@ TEST_F(access, rw_errnos)
 
 	free(saved);
 	munmap(data, 4 * PS);
-	close(self->access);
-	self->access = -1;
-	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
-	BACK_TO_START();
+	END_ACCESS();
 }
 
 /* A read or a write over two adjacent mappings of unrelated memory. */
@@ -897,8 +894,7 @@ TEST_F(access, rw_two_mappings)
 	free(exp2);
 	free(exp1);
 	free(data);
-	close(self->access);
-	self->access = -1;
+	CLOSE_ACCESS();
 	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
 	munmap(buf2, 4 * PS);
 	BACK_TO_START();
@@ -979,8 +975,7 @@ TEST_F(access, replace_ioas)
 	ASSERT_EQ(0, _ioas_unmap(self->fd, ioas2, 0, U64_MAX, NULL));
 	EXPECT_EQ(ENOENT, UNPIN(id));
 
-	close(self->access);
-	self->access = -1;
+	CLOSE_ACCESS();
 	EXPECT_EQ(0, _destroy(self->fd, ioas2));
 	free(data);
 	munmap(buf2, 8 * PS);

@@ -215,6 +215,55 @@ FIXTURE_TEARDOWN(race)
 }
 
 /*
+ * Race IOMMU_DESTROY of @id against @op (on @op's fd), which gets @id as
+ * its id2, both waiting on @barrier. A
+ * serial order of the two allows only: @op succeeded and the DESTROY found
+ * the object busy (returns true), or the DESTROY succeeded and @op found
+ * no such object (returns false). @what names @op in the log.
+ */
+static bool race_destroy(struct __test_metadata *_metadata,
+			 pthread_barrier_t *barrier, unsigned int round,
+			 __u32 id, struct race_op *op, const char *what)
+{
+	struct race_op destroy = {
+		.fn = op_destroy,
+		.fd = op->fd,
+		.id = id,
+	};
+	bool won, lost;
+
+	op->id2 = id;
+	ASSERT_EQ(0, race(barrier, round, &destroy, op));
+
+	won = op->rc == 0 && destroy.rc == EBUSY;
+	lost = op->rc == ENOENT && destroy.rc == 0;
+	ASSERT_TRUE(won || lost) {
+		TH_LOG("round %u: %s %d, DESTROY %d", round, what, op->rc,
+		       destroy.rc);
+	}
+	return won;
+}
+
+/*
+ * The end of a test, before CLOSE_ALL(): the object counters of @fd are
+ * back at *@before, then the @n devices @stdevs are destroyed.
+ */
+static void race_end(struct __test_metadata *_metadata, int fd,
+		     const struct iommufd_stats *before,
+		     const __u32 *stdevs, unsigned int n)
+{
+	struct iommufd_stats now;
+	unsigned int d;
+
+	ASSERT_EQ(0, _get_stats(fd, &now));
+	EXPECT_OBJECT_STATS(before, &now);
+	for (d = 0; d < n; d++) {
+		ASSERT_EQ(0, _destroy(fd,
+				      stdevs[d]));
+	}
+}
+
+/*
  * IOMMU_DESTROY of a HWPT from IOMMU_HWPT_ALLOC while a device attaches to
  * it. Either the attach got there first: it succeeded, the HWPT was busy,
  * and it can be destroyed once the device is detached; or the DESTROY did:
@@ -224,7 +273,7 @@ FIXTURE_TEARDOWN(race)
  */
 TEST_F_TIMEOUT(race, destroy_hwpt_vs_attach, RACE_TIMEOUT)
 {
-	struct iommufd_stats before, now;
+	struct iommufd_stats before;
 	struct mock_dev_info info;
 	unsigned int i, attached = 0;
 	__u32 stdev, idev, hwpt;
@@ -234,28 +283,16 @@ TEST_F_TIMEOUT(race, destroy_hwpt_vs_attach, RACE_TIMEOUT)
 	STATS(&before);
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
-		struct race_op destroy = {
-			.fn = op_destroy,
-			.fd = self->fd,
-		};
 		struct race_op attach = {
 			.fn = op_attach,
 			.fd = self->fd,
 			.id = stdev,
 		};
-		bool won, lost;
+		bool won;
 
 		ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &hwpt));
-		destroy.id = hwpt;
-		attach.id2 = hwpt;
-		ASSERT_EQ(0, race(&self->barrier, i, &destroy, &attach));
-
-		won = attach.rc == 0 && destroy.rc == EBUSY;
-		lost = attach.rc == ENOENT && destroy.rc == 0;
-		ASSERT_TRUE(won || lost) {
-			TH_LOG("round %u: DEVICE_ATTACH %d, DESTROY %d", i,
-			       attach.rc, destroy.rc);
-		}
+		won = race_destroy(_metadata, &self->barrier, i, hwpt, &attach,
+				   "DEVICE_ATTACH");
 		ASSERT_EQ(0, _device_info(self->fd, stdev, &info));
 		if (won) {
 			attached++;
@@ -273,10 +310,7 @@ TEST_F_TIMEOUT(race, destroy_hwpt_vs_attach, RACE_TIMEOUT)
 		BUF_UNPINNED();
 	}
 	TH_LOG("the attach won %u of %u rounds", attached, RACE_ROUNDS);
-
-	STATS(&now);
-	EXPECT_OBJECT_STATS(&before, &now);
-	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	race_end(_metadata, self->fd, &before, &stdev, 1);
 	CLOSE_ALL();
 }
 
@@ -336,10 +370,7 @@ TEST_F_TIMEOUT(race, detach_last_two_devices, RACE_TIMEOUT)
 		BUF_UNPINNED();
 	}
 
-	STATS(&now);
-	EXPECT_OBJECT_STATS(&before, &now);
-	ASSERT_EQ(0, _destroy(self->fd, stdev[0]));
-	ASSERT_EQ(0, _destroy(self->fd, stdev[1]));
+	race_end(_metadata, self->fd, &before, stdev, 2);
 	CLOSE_ALL();
 }
 
@@ -351,7 +382,7 @@ TEST_F_TIMEOUT(race, detach_last_two_devices, RACE_TIMEOUT)
  */
 TEST_F_TIMEOUT(race, destroy_ioas_vs_hwpt_alloc, RACE_TIMEOUT)
 {
-	struct iommufd_stats before, now;
+	struct iommufd_stats before;
 	unsigned int i, allocated = 0;
 	__u32 idev, stdev, ioas;
 
@@ -359,30 +390,16 @@ TEST_F_TIMEOUT(race, destroy_ioas_vs_hwpt_alloc, RACE_TIMEOUT)
 	STATS(&before);
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
-		struct race_op destroy = {
-			.fn = op_destroy,
-			.fd = self->fd,
-		};
 		struct race_op alloc = {
 			.fn = op_hwpt_alloc,
 			.fd = self->fd,
 			.id = idev,
 		};
-		bool won, lost;
 
 		ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas));
 		MAP_BUF(ioas);
-		destroy.id = ioas;
-		alloc.id2 = ioas;
-		ASSERT_EQ(0, race(&self->barrier, i, &destroy, &alloc));
-
-		won = alloc.rc == 0 && destroy.rc == EBUSY;
-		lost = alloc.rc == ENOENT && destroy.rc == 0;
-		ASSERT_TRUE(won || lost) {
-			TH_LOG("round %u: HWPT_ALLOC %d, DESTROY %d", i,
-			       alloc.rc, destroy.rc);
-		}
-		if (won) {
+		if (race_destroy(_metadata, &self->barrier, i, ioas, &alloc,
+				 "HWPT_ALLOC")) {
 			allocated++;
 			ASSERT_EQ(0, _md_check_map(self->fd, alloc.out,
 						   self->base, self->buf,
@@ -396,10 +413,7 @@ TEST_F_TIMEOUT(race, destroy_ioas_vs_hwpt_alloc, RACE_TIMEOUT)
 		BUF_UNPINNED();
 	}
 	TH_LOG("HWPT_ALLOC won %u of %u rounds", allocated, RACE_ROUNDS);
-
-	STATS(&now);
-	EXPECT_OBJECT_STATS(&before, &now);
-	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	race_end(_metadata, self->fd, &before, &stdev, 1);
 	CLOSE_ALL();
 }
 
@@ -416,7 +430,7 @@ TEST_F_TIMEOUT(race, destroy_ioas_vs_hwpt_alloc, RACE_TIMEOUT)
  */
 TEST_F_TIMEOUT(race, unmap_vs_access_pages, RACE_TIMEOUT)
 {
-	struct iommufd_stats before, now;
+	struct iommufd_stats before;
 	unsigned int i, pinned = 0;
 	__u32 pages_id;
 
@@ -480,9 +494,7 @@ TEST_F_TIMEOUT(race, unmap_vs_access_pages, RACE_TIMEOUT)
 	}
 	TH_LOG("ACCESS_PAGES pinned in %u of %u rounds", pinned,
 	       RACE_UNMAP_ROUNDS / 2);
-
-	STATS(&now);
-	EXPECT_OBJECT_STATS(&before, &now);
+	race_end(_metadata, self->fd, &before, NULL, 0);
 	CLOSE_ALL();
 }
 
