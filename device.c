@@ -465,39 +465,14 @@ bool iommufd_device_enforced_coherent(struct iommufd_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_enforced_coherent, IOMMUFD);
 
-/**
- * iommufd_device_to_ictx - the context a device is bound to
- * @idev: a bound device
- *
- * Return: the context.
- */
-struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
-{
-	return idev->ictx;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
-
-/**
- * iommufd_device_to_id - the object ID of a bound device
- * @idev: a bound device
- *
- * Return: the ID userspace names the device with.
- */
-u32 iommufd_device_to_id(struct iommufd_device *idev)
-{
-	return idev->obj.id;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
-
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
 	void __user *udata = u64_to_user_ptr(cmd->data_uptr);
+	/* Big enough for every driver's data this kernel knows. */
+	u8 data[IOMMUFD_HW_INFO_MAX] = {};
 	struct iommufd_device *idev;
-	u32 type = IOMMU_HW_INFO_TYPE_NONE;
-	void *data = NULL;
-	size_t len = 0;
-	int rc = 0;
+	size_t len;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
@@ -507,30 +482,25 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 
-	/* 6.1's IOMMU drivers have no way to report their hardware. */
-	if (iommufd_selftest_is_mock_dev(idev->dev)) {
-		data = iommufd_selftest_hw_info(&type, &len);
-		if (IS_ERR(data)) {
-			rc = PTR_ERR(data);
-			goto out_put;
-		}
-	}
-	if (copy_to_user(udata, data, min_t(size_t, len, cmd->data_len)) ||
-	    (cmd->data_len > len &&
-	     clear_user(udata + len, cmd->data_len - len))) {
-		rc = -EFAULT;
-		goto out_free;
-	}
+	/*
+	 * 6.1's IOMMU drivers have no operation that describes their
+	 * hardware: only the mock has something to say.
+	 */
+	cmd->out_data_type = IOMMU_HW_INFO_TYPE_NONE;
+	len = 0;
+	if (iommufd_selftest_is_mock_dev(idev->dev))
+		len = iommufd_selftest_hw_info(data, &cmd->out_data_type);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+
+	/* As much as the user has room for, then zeroes to its end. */
+	if (copy_to_user(udata, data, min_t(size_t, len, cmd->data_len)))
+		return -EFAULT;
+	if (cmd->data_len > len && clear_user(udata + len, cmd->data_len - len))
+		return -EFAULT;
 	cmd->data_len = len;
-	cmd->out_data_type = type;
 	cmd->out_max_pasid_log2 = 0;
 	cmd->out_capabilities = 0;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_free:
-	kfree(data);
-out_put:
-	iommufd_put_object(ucmd->ictx, &idev->obj);
-	return rc;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 /*

@@ -141,11 +141,7 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		goto out_put_pt;
 	}
 	cmd->out_hwpt_id = hwpt->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
-	else
-		iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+	rc = iommufd_object_respond_publish(ucmd, sizeof(*cmd), &hwpt->obj);
 out_put_pt:
 	iommufd_put_object(ucmd->ictx, pt);
 out_put_idev:

@@ -229,6 +229,33 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	up_write(&iopt->rwsem);
 }
 
+/**
+ * iopt_itree_add - allocate an interval tree entry and add it to a tree
+ * @itree: the tree
+ * @size: size of the entry, which embeds a struct interval_tree_node
+ * @node_offset: offset of that node in the entry
+ * @start: first index of the interval
+ * @last: last index of the interval, inclusive
+ *
+ * Return: the new, otherwise zeroed entry, or NULL without memory.
+ */
+void *iopt_itree_add(struct rb_root_cached *itree, size_t size,
+		     size_t node_offset, unsigned long start,
+		     unsigned long last)
+{
+	struct interval_tree_node *node;
+	void *entry;
+
+	entry = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (entry) {
+		node = entry + node_offset;
+		node->start = start;
+		node->last = last;
+		interval_tree_insert(node, itree);
+	}
+	return entry;
+}
+
 static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, void *owner)
 {
@@ -238,13 +265,12 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	if (interval_tree_iter_first(&iopt->area_itree, start, last) ||
 	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
 		return -EADDRINUSE;
-	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	reserved = iopt_itree_add(&iopt->reserved_itree, sizeof(*reserved),
+				  offsetof(struct iopt_reserved, node), start,
+				  last);
 	if (!reserved)
 		return -ENOMEM;
-	reserved->node.start = start;
-	reserved->node.last = last;
 	reserved->owner = owner;
-	interval_tree_insert(&reserved->node, &iopt->reserved_itree);
 	return 0;
 }
 

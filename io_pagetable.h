@@ -229,6 +229,9 @@ void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
 int iopt_set_allowed(struct io_pagetable *iopt,
 		     struct rb_root_cached *allowed_iova);
 void iopt_free_allowed(struct rb_root_cached *itree);
+void *iopt_itree_add(struct rb_root_cached *itree, size_t size,
+		     size_t node_offset, unsigned long start,
+		     unsigned long last);
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
 void iopt_table_remove_domain(struct io_pagetable *iopt,

@@ -17,8 +17,10 @@
  */
 #include <linux/err.h>
 #include <linux/iommu.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
@@ -37,15 +39,17 @@ static bool iommufd_fits_ulong(u64 value)
  */
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 {
+	struct iommufd_object *obj;
 	struct iommufd_ioas *ioas;
 
-	ioas = iommufd_object_alloc(ictx, ioas, IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(ioas))
-		return ioas;
-	iopt_init_table(&ioas->iopt);
-	mutex_init(&ioas->mutex);
-	INIT_LIST_HEAD(&ioas->hwpt_list);
+	obj = iommufd_object_new(ictx, sizeof(*ioas), IOMMUFD_OBJ_IOAS);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	ioas = container_of(obj, struct iommufd_ioas, obj);
 	INIT_LIST_HEAD(&ioas->access_list);
+	INIT_LIST_HEAD(&ioas->hwpt_list);
+	mutex_init(&ioas->mutex);
+	iopt_init_table(&ioas->iopt);
 	return ioas;
 }
 
@@ -66,22 +70,14 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_alloc *cmd = ucmd->cmd;
-	struct iommufd_ioas *ioas;
-	int rc;
+	/* No flags are defined yet. */
+	struct iommufd_ioas *ioas = cmd->flags ? ERR_PTR(-EOPNOTSUPP) :
+						 iommufd_ioas_alloc(ucmd->ictx);
 
-	if (cmd->flags)
-		return -EOPNOTSUPP;
-	ioas = iommufd_ioas_alloc(ucmd->ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	cmd->out_ioas_id = ioas->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &ioas->obj);
-		return rc;
-	}
-	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
-	return 0;
+	return iommufd_object_respond_publish(ucmd, sizeof(*cmd), &ioas->obj);
 }
 
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
@@ -129,30 +125,36 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
+/*
+ * Build the tree of allowed ranges from the user's array, refusing empty
+ * or overlapping ranges.
+ */
 static int iommufd_read_allowed(struct rb_root_cached *itree,
-				struct iommu_iova_range __user *ranges,
+				struct iommu_iova_range __user *uranges,
 				u32 num)
 {
+	struct iommu_iova_range *ranges;
+	int rc = 0;
 	u32 i;
 
-	for (i = 0; i != num; i++) {
-		struct iommu_iova_range range;
-		struct iopt_allowed *allowed;
+	if (!num)
+		return 0;
+	ranges = vmemdup_user(uranges, array_size(num, sizeof(*ranges)));
+	if (IS_ERR(ranges))
+		return PTR_ERR(ranges);
+	for (i = 0; i != num && !rc; i++) {
+		struct iommu_iova_range *r = &ranges[i];
 
-		if (copy_from_user(&range, &ranges[i], sizeof(range)))
-			return -EFAULT;
-		if (range.start > range.last || !iommufd_fits_ulong(range.last))
-			return -EINVAL;
-		if (interval_tree_iter_first(itree, range.start, range.last))
-			return -EINVAL;
-		allowed = kzalloc(sizeof(*allowed), GFP_KERNEL_ACCOUNT);
-		if (!allowed)
-			return -ENOMEM;
-		allowed->node.start = range.start;
-		allowed->node.last = range.last;
-		interval_tree_insert(&allowed->node, itree);
+		if (r->start > r->last || !iommufd_fits_ulong(r->last) ||
+		    interval_tree_iter_first(itree, r->start, r->last))
+			rc = -EINVAL;
+		else if (!iopt_itree_add(itree, sizeof(struct iopt_allowed),
+					 offsetof(struct iopt_allowed, node),
+					 r->start, r->last))
+			rc = -ENOMEM;
 	}
-	return 0;
+	kvfree(ranges);
+	return rc;
 }
 
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
@@ -193,6 +195,23 @@ static int iommufd_map_prot(u32 flags)
 	(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |                \
 	 IOMMU_IOAS_MAP_READABLE)
 
+/*
+ * A new mapping is at *@iova in @ioas: tell userspace where. If that copy
+ * fails userspace can't know the mapping exists, so it is taken away again.
+ */
+static int iommufd_report_mapping(struct iommufd_ucmd *ucmd, size_t cmd_len,
+				  __u64 *out_iova, struct iommufd_ioas *ioas,
+				  unsigned long iova, unsigned long length)
+{
+	int rc;
+
+	*out_iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, cmd_len);
+	if (rc)
+		iopt_unmap_iova(&ioas->iopt, iova, length, NULL);
+	return rc;
+}
+
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
@@ -204,8 +223,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->__reserved || !cmd->length)
 		return -EINVAL;
-	if (!iommufd_fits_ulong(cmd->iova) || !iommufd_fits_ulong(cmd->length) ||
-	    !iommufd_fits_ulong(cmd->user_va))
+	if (!iommufd_fits_ulong(cmd->iova | cmd->length | cmd->user_va))
 		return -EOVERFLOW;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
@@ -214,14 +232,9 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	rc = iopt_map_user_pages(&ioas->iopt, &iova,
 				 u64_to_user_ptr(cmd->user_va), cmd->length,
 				 iommufd_map_prot(cmd->flags), cmd->flags,
-				 ucmd->ictx->account_mode);
-	if (!rc) {
-		cmd->iova = iova;
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		/* The caller can't learn where it went: undo it. */
-		if (rc)
-			iopt_unmap_iova(&ioas->iopt, iova, cmd->length, NULL);
-	}
+				 ucmd->ictx->account_mode) ?:
+	     iommufd_report_mapping(ucmd, sizeof(*cmd), &cmd->iova, ioas, iova,
+				    cmd->length);
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
@@ -230,69 +243,61 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
 	unsigned long iova = cmd->dst_iova;
-	struct iommufd_ioas *src;
-	struct iommufd_ioas *dst;
+	struct iommufd_ioas *ioas[2];
 	int rc;
 
 	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
 		return -EOPNOTSUPP;
 	if (!cmd->length)
 		return -EINVAL;
-	if (!iommufd_fits_ulong(cmd->length) ||
-	    !iommufd_fits_ulong(cmd->src_iova) ||
-	    !iommufd_fits_ulong(cmd->dst_iova))
+	if (!iommufd_fits_ulong(cmd->length | cmd->src_iova | cmd->dst_iova))
 		return -EOVERFLOW;
 
-	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
-	if (IS_ERR(src))
-		return PTR_ERR(src);
-	dst = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
-	if (IS_ERR(dst)) {
-		rc = PTR_ERR(dst);
-		goto out_put_src;
+	/* [0] the source, [1] the destination */
+	ioas[0] = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
+	if (IS_ERR(ioas[0]))
+		return PTR_ERR(ioas[0]);
+	ioas[1] = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
+	if (IS_ERR(ioas[1])) {
+		iommufd_put_object(ucmd->ictx, &ioas[0]->obj);
+		return PTR_ERR(ioas[1]);
 	}
-	rc = iopt_copy(&dst->iopt, &src->iopt, &iova, cmd->src_iova,
-		       cmd->length, iommufd_map_prot(cmd->flags), cmd->flags);
-	if (!rc) {
-		cmd->dst_iova = iova;
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		if (rc)
-			iopt_unmap_iova(&dst->iopt, iova, cmd->length, NULL);
-	}
-	iommufd_put_object(ucmd->ictx, &dst->obj);
-out_put_src:
-	iommufd_put_object(ucmd->ictx, &src->obj);
+	rc = iopt_copy(&ioas[1]->iopt, &ioas[0]->iopt, &iova, cmd->src_iova,
+		       cmd->length, iommufd_map_prot(cmd->flags), cmd->flags) ?:
+	     iommufd_report_mapping(ucmd, sizeof(*cmd), &cmd->dst_iova,
+				    ioas[1], iova, cmd->length);
+	iommufd_put_object(ucmd->ictx, &ioas[1]->obj);
+	iommufd_put_object(ucmd->ictx, &ioas[0]->obj);
 	return rc;
 }
 
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
-	struct iommufd_ioas *ioas;
+	bool everything = !cmd->iova && cmd->length == U64_MAX;
 	unsigned long unmapped = 0;
+	struct iommufd_ioas *ioas;
 	int rc;
+
+	/* 0..U64_MAX means "all", every other range must make sense */
+	if (!everything && !cmd->length)
+		return -EINVAL;
+	if (!everything && !iommufd_fits_ulong(cmd->iova | cmd->length))
+		return -EOVERFLOW;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-
-	if (cmd->iova == 0 && cmd->length == U64_MAX) {
+	if (everything)
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
-	} else if (!cmd->length) {
-		rc = -EINVAL;
-	} else if (!iommufd_fits_ulong(cmd->iova) ||
-		   !iommufd_fits_ulong(cmd->length)) {
-		rc = -EOVERFLOW;
-	} else {
+	else
 		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
 				     &unmapped);
-	}
-	if (!rc) {
-		cmd->length = unmapped;
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	if (rc)
+		return rc;
+	cmd->length = unmapped;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 /**

@@ -71,6 +71,9 @@ struct iommufd_ucmd {
 };
 
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
+struct iommufd_object;
+int iommufd_object_respond_publish(struct iommufd_ucmd *ucmd, size_t cmd_len,
+				   struct iommufd_object *obj);
 
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
@@ -102,11 +105,12 @@ struct iommufd_object {
 	u32 id;
 };
 
-struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
-					     size_t size,
-					     enum iommufd_object_type type);
+struct iommufd_object *iommufd_object_new(struct iommufd_ctx *ictx,
+					  size_t size,
+					  enum iommufd_object_type type);
+/* A new object of the type of *@ptr (its header must be first, "obj"). */
 #define iommufd_object_alloc(ictx, ptr, type)                                  \
-	container_of(_iommufd_object_alloc(ictx, sizeof(*(ptr)), type),        \
+	container_of(iommufd_object_new(ictx, sizeof(*(ptr)), type),           \
 		     typeof(*(ptr)), obj)
 void iommufd_object_finalize(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj);
@@ -152,13 +156,15 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
-int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+
+/* ioas.c: the IOAS commands, in the order of their numbers */
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);	/* 0x81 */
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);	/* 0x82 */
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);		/* 0x83 */
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);	/* 0x84 */
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);		/* 0x85 */
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);		/* 0x86 */
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);		/* 0x87 */
 
 /**
  * struct iommufd_hw_pagetable - an iommu_domain (IOMMUFD_OBJ_HW_PAGETABLE)
@@ -270,6 +276,9 @@ void iommufd_access_destroy_object(struct iommufd_object *obj);
 int iommufd_device_attach_new_hwpt(struct iommufd_device *idev, u32 *ioas_id);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 
+/* Room for the IOMMU_GET_HW_INFO data of any driver (the mock: 8 bytes). */
+#define IOMMUFD_HW_INFO_MAX 64
+
 /* Counters the selftest reports; cheap enough to keep always. */
 enum iommufd_stat {
 	IOMMUFD_STAT_PINNED_PAGES,
@@ -290,7 +299,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 size_t iommufd_test_temp_limit(size_t size);
 bool iommufd_selftest_is_mock_dev(struct device *dev);
-void *iommufd_selftest_hw_info(u32 *type, size_t *len);
+size_t iommufd_selftest_hw_info(void *data, u32 *type);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
@@ -299,9 +308,9 @@ static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
 	return false;
 }
 
-static inline void *iommufd_selftest_hw_info(u32 *type, size_t *len)
+static inline size_t iommufd_selftest_hw_info(void *data, u32 *type)
 {
-	return NULL;
+	return 0;
 }
 
 static inline size_t iommufd_test_temp_limit(size_t size)

@@ -61,27 +61,55 @@
 
 atomic_long_t iommufd_stats[IOMMUFD_STAT_MAX];
 
-struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
-					     size_t size,
-					     enum iommufd_object_type type)
+/**
+ * iommufd_object_new - allocate an object and reserve its ID
+ * @ictx: the context
+ * @size: size of the object, which starts with a struct iommufd_object
+ * @type: its enum iommufd_object_type
+ *
+ * The ID stays reserved, and lookups of it find nothing, until
+ * iommufd_object_finalize() publishes the object.
+ *
+ * Return: the zeroed object, or an ERR_PTR.
+ */
+struct iommufd_object *iommufd_object_new(struct iommufd_ctx *ictx,
+					  size_t size,
+					  enum iommufd_object_type type)
 {
-	struct iommufd_object *obj;
+	struct iommufd_object *obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	u32 id;
 	int rc;
 
-	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
-	obj->type = type;
-	refcount_set(&obj->refs, 1);
-	refcount_set(&obj->users, 1);
-	/* Reserve the ID; lookups see nothing until finalize. */
-	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+	rc = xa_alloc(&ictx->objects, &id, XA_ZERO_ENTRY, xa_limit_31b,
 		      GFP_KERNEL_ACCOUNT);
 	if (rc) {
 		kfree(obj);
 		return ERR_PTR(rc);
 	}
+	*obj = (struct iommufd_object){
+		.refs = REFCOUNT_INIT(1),
+		.users = REFCOUNT_INIT(1),
+		.type = type,
+		.id = id,
+	};
 	return obj;
+}
+
+/*
+ * Put @entry where @obj's ID was reserved: the object itself to publish
+ * it, or NULL to give the ID back. The reservation means nothing else can
+ * be there and nothing needs allocating. (xa_cmpxchg() reports a reserved
+ * entry it replaced as NULL.)
+ */
+static void iommufd_object_fill_slot(struct iommufd_ctx *ictx,
+				     struct iommufd_object *obj, void *entry)
+{
+	void *prev = xa_cmpxchg(&ictx->objects, obj->id, XA_ZERO_ENTRY, entry,
+				GFP_KERNEL);
+
+	WARN_ON(prev);
 }
 
 /**
@@ -92,11 +120,7 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 void iommufd_object_finalize(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj)
 {
-	void *old;
-
-	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
-	/* The slot was reserved at allocation, storing cannot allocate. */
-	WARN_ON(old);
+	iommufd_object_fill_slot(ictx, obj, obj);
 }
 
 /**
@@ -106,10 +130,7 @@ void iommufd_object_finalize(struct iommufd_ctx *ictx,
  */
 void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	void *old;
-
-	old = xa_erase(&ictx->objects, obj->id);
-	WARN_ON(old);
+	iommufd_object_fill_slot(ictx, obj, NULL);
 	kfree(obj);
 }
 
@@ -125,6 +146,29 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 {
 	iommufd_object_destroy(obj);
 	iommufd_object_abort(ictx, obj);
+}
+
+/**
+ * iommufd_object_respond_publish - answer a command that created an object
+ * @ucmd: the command, whose structure names the new object's ID already
+ * @cmd_len: the kernel's size of the command structure
+ * @obj: the new, unpublished object
+ *
+ * The object becomes visible only if userspace got its ID; otherwise it is
+ * taken apart again.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int iommufd_object_respond_publish(struct iommufd_ucmd *ucmd, size_t cmd_len,
+				   struct iommufd_object *obj)
+{
+	int rc = iommufd_ucmd_respond(ucmd, cmd_len);
+
+	if (rc)
+		iommufd_object_abort_and_destroy(ucmd->ictx, obj);
+	else
+		iommufd_object_finalize(ucmd->ictx, obj);
+	return rc;
 }
 
 /**

@@ -1011,22 +1011,19 @@ out_unlock:
 void iopt_area_remove_access(struct iopt_area *area, unsigned long first,
 			     unsigned long last)
 {
-	struct iopt_pages *pages = area->pages;
-	struct iopt_pages_access *access;
+	struct iopt_pages_access *range;
 
-	mutex_lock(&pages->mutex);
-	access = iopt_find_access(pages, first, last);
-	if (WARN_ON(!access))
-		goto out_unlock;
-	if (--access->users)
-		goto out_dec;
-	interval_tree_remove(&access->node, &pages->access_itree);
-	kfree(access);
-	iopt_access_release(pages, first, last);
-out_dec:
-	atomic_dec(&area->num_accesses);
-out_unlock:
-	mutex_unlock(&pages->mutex);
+	mutex_lock(&area->pages->mutex);
+	range = iopt_find_access(area->pages, first, last);
+	/* The last user of the range takes it out and lets the pages go. */
+	if (range && !--range->users) {
+		interval_tree_remove(&range->node, &area->pages->access_itree);
+		kfree(range);
+		iopt_access_release(area->pages, first, last);
+	}
+	mutex_unlock(&area->pages->mutex);
+	if (!WARN_ON(!range))
+		atomic_dec(&area->num_accesses);
 }
 
 /**

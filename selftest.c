@@ -402,22 +402,21 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 
 /**
  * iommufd_selftest_hw_info - the GET_HW_INFO data of the mock IOMMU
+ * @data: room for IOMMUFD_HW_INFO_MAX bytes, zeroed
  * @type: returns IOMMU_HW_INFO_TYPE_SELFTEST
- * @len: returns the size of the data
  *
- * Return: the data, to kfree(), or ERR_PTR(-ENOMEM).
+ * Return: the size of the data written to @data.
  */
-void *iommufd_selftest_hw_info(u32 *type, size_t *len)
+size_t iommufd_selftest_hw_info(void *data, u32 *type)
 {
-	struct iommu_test_hw_info *info;
+	struct iommu_test_hw_info mock = {
+		.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL,
+	};
 
-	info = kzalloc(sizeof(*info), GFP_KERNEL);
-	if (!info)
-		return ERR_PTR(-ENOMEM);
-	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	static_assert(sizeof(mock) <= IOMMUFD_HW_INFO_MAX);
+	memcpy(data, &mock, sizeof(mock));
 	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
-	*len = sizeof(*info);
-	return info;
+	return sizeof(mock);
 }
 
 static void mock_dev_release(struct device *dev)
@@ -590,7 +589,6 @@ static int iommufd_test_group_device(struct iommufd_ucmd *ucmd,
 {
 	struct selftest_obj *sobj;
 	u32 idev_id;
-	int rc;
 
 	sobj = iommufd_test_new_device(ucmd, cmd->mock_group_device.dev_flags,
 				       cmd->mock_group_device.group_key,
@@ -599,13 +597,7 @@ static int iommufd_test_group_device(struct iommufd_ucmd *ucmd,
 		return PTR_ERR(sobj);
 	cmd->mock_group_device.out_stdev_id = sobj->obj.id;
 	cmd->mock_group_device.out_idev_id = idev_id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
-		return rc;
-	}
-	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
-	return 0;
+	return iommufd_object_respond_publish(ucmd, sizeof(*cmd), &sobj->obj);
 }
 
 static int iommufd_test_kernel_device(struct iommufd_ucmd *ucmd,
@@ -627,13 +619,7 @@ static int iommufd_test_kernel_device(struct iommufd_ucmd *ucmd,
 		return rc;
 	}
 	cmd->mock_kernel_device.out_stdev_id = sobj->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
-		return rc;
-	}
-	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
-	return 0;
+	return iommufd_object_respond_publish(ucmd, sizeof(*cmd), &sobj->obj);
 }
 
 static struct selftest_obj *iommufd_get_stdev(struct iommufd_ucmd *ucmd,

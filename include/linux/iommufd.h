@@ -60,8 +60,6 @@ void iommufd_device_unbind(struct iommufd_device *idev);
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev);
 bool iommufd_device_enforced_coherent(struct iommufd_device *idev);
-struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
-u32 iommufd_device_to_id(struct iommufd_device *idev);
 
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
@@ -111,17 +109,6 @@ static inline bool
 iommufd_device_enforced_coherent(struct iommufd_device *idev)
 {
 	return false;
-}
-
-static inline struct iommufd_ctx *
-iommufd_device_to_ictx(struct iommufd_device *idev)
-{
-	return NULL;
-}
-
-static inline u32 iommufd_device_to_id(struct iommufd_device *idev)
-{
-	return 0;
 }
 
 static inline struct iommufd_access *
