@@ -120,6 +120,15 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+/*
+ * Look up an object of @objtype as its containing @stype, or an ERR_PTR.
+ * The header must be @stype's first member, named obj, so that error
+ * pointers pass through unchanged.
+ */
+#define iommufd_get_typed(ictx, id, objtype, stype)                            \
+	((typeof(stype) *)iommufd_get_object(ictx, id, objtype) +              \
+	 BUILD_BUG_ON_ZERO(offsetof(typeof(stype), obj)))
+
 void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj);
 bool iommufd_object_destroy_if_last(struct iommufd_ctx *ictx,
@@ -143,15 +152,10 @@ struct iommufd_ioas {
 	struct list_head access_list;
 };
 
-static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
-						    u32 id)
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx, u32 id)
 {
-	struct iommufd_object *obj;
-
-	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct iommufd_ioas, obj);
+	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_IOAS,
+				 struct iommufd_ioas);
 }
 
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
@@ -195,12 +199,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 static inline struct iommufd_hw_pagetable *
 iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
 {
-	struct iommufd_object *obj;
-
-	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_HW_PAGETABLE);
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct iommufd_hw_pagetable, obj);
+	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_HW_PAGETABLE,
+				 struct iommufd_hw_pagetable);
 }
 
 /**
@@ -240,12 +240,8 @@ struct iommufd_device {
 static inline struct iommufd_device *
 iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
 {
-	struct iommufd_object *obj;
-
-	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_DEVICE);
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct iommufd_device, obj);
+	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_DEVICE,
+				 struct iommufd_device);
 }
 
 void iommufd_device_destroy(struct iommufd_object *obj);

@@ -625,12 +625,8 @@ static int iommufd_test_kernel_device(struct iommufd_ucmd *ucmd,
 static struct selftest_obj *iommufd_get_stdev(struct iommufd_ucmd *ucmd,
 					      u32 id)
 {
-	struct iommufd_object *obj;
-
-	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_SELFTEST);
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	return container_of(obj, struct selftest_obj, obj);
+	return iommufd_get_typed(ucmd->ictx, id, IOMMUFD_OBJ_SELFTEST,
+				 struct selftest_obj);
 }
 
 /* ATTACH, REPLACE (must be attached), DETACH and INFO of a stdev's device */
