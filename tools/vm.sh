@@ -27,6 +27,13 @@ arch=${ARCH:-x86_64}
 	die "ARCH=$arch: only the x86_64 VM exists so far (the arm64/SMMUv3 VM is still to be built)"
 [ "$mode" != vm ] || [ -n "${CMD:-}" ] || die "make vm needs CMD='...'"
 
+# One VM at a time on this machine (2 cores): a second waits its turn.
+exec 8>"$CACHE/.vm-lock"
+if ! flock -n 8; then
+	msg "waiting for another VM run to finish"
+	flock 8
+fi
+
 kernel=$BUILD/arch/x86/boot/bzImage
 base=$BUILD/initramfs.cpio.gz
 [ -f "$kernel" ] && [ -f "$base" ] || die "no kernel/initramfs in $BUILD; build first"
