@@ -32,15 +32,16 @@
  * group puts the group back on its blocking domain.
  *
  * Locking: iommufd_group.lock serialises attach, replace and detach of the
- * devices of one group; inside it iommufd_ioas.mutex protects the IOAS's
- * list of HWPTs while automatic attach searches it. See io_pagetable.h for
- * the complete order.
+ * devices of one group; the IOAS mutex, taken inside it, protects the
+ * IOAS's list of HWPTs and a HWPT joining the IOAS. The order of all locks
+ * is in io_pagetable.h.
  */
 #include <linux/err.h>
 #include <linux/file.h>
-#include <linux/highmem.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
+#include <linux/irqdomain.h>
+#include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -109,6 +110,37 @@ static void iommufd_group_put(struct iommufd_ctx *ictx,
 	kfree(igroup);
 }
 
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Bind devices whose MSIs the platform can't isolate (interrupt remapping off or missing): a device can then raise interrupts of others by DMA. Default N.");
+
+/* iommu_group_for_each_dev() callback: 1 for a device without isolation. */
+static int iommufd_dev_msi_unsafe(struct device *dev, void *data)
+{
+	return !device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
+}
+
+/*
+ * Can a DMA write by a device of @group raise only that group's own MSIs?
+ * Yes if the MSI controller tells devices apart, or if every device of the
+ * group is behind interrupt remapping. -EPERM if not, unless allowed.
+ */
+static int iommufd_group_check_msi(struct device *dev,
+				   struct iommu_group *group)
+{
+	if (irq_domain_check_msi_remap() ||
+	    !iommu_group_for_each_dev(group, NULL, iommufd_dev_msi_unsafe))
+		return 0;
+	if (!READ_ONCE(allow_unsafe_interrupts)) {
+		pr_warn_once("iommufd: %s: MSIs can't be isolated (no interrupt remapping); not binding. The module parameter \"allow_unsafe_interrupts\" allows it, unsafely.\n",
+			     dev_name(dev));
+		return -EPERM;
+	}
+	dev_warn_once(dev, "MSIs are not isolated; bound anyway, as allow_unsafe_interrupts says\n");
+	return 0;
+}
+
 /**
  * iommufd_device_destroy - release what a device object holds
  * @obj: the device's object, detached
@@ -131,8 +163,16 @@ void iommufd_device_destroy(struct iommufd_object *obj)
  * device of the group is bound to @ictx already. The device can do no DMA
  * until it is attached.
  *
+ * A device is refused if its IOMMU can't make cache-coherent IOPTEs
+ * (-EINVAL), and if a DMA write of the device could raise an interrupt
+ * that is not its own: its group's MSIs must be isolated (interrupt
+ * remapping, or an MSI controller that tells devices apart), unless the
+ * administrator set the module parameter allow_unsafe_interrupts (-EPERM).
+ *
+ * Context: process context, may sleep.
  * Return: the bound device, or ERR_PTR(-ENODEV) without an iommu_group,
- * ERR_PTR(-EBUSY) if the group is owned elsewhere, or another error.
+ * ERR_PTR(-EINVAL) or ERR_PTR(-EPERM) as above, ERR_PTR(-EBUSY) if the
+ * group is owned elsewhere, or another error.
  */
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id)
@@ -140,10 +180,19 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	struct iommufd_device *idev;
 	struct iommufd_group *igroup;
 	struct iommu_group *group;
+	int rc;
 
+	/* Every IOPTE is IOMMU_CACHE: an IOMMU that can't do it is no use. */
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return ERR_PTR(-EINVAL);
 	group = iommu_group_get(dev);
 	if (!group)
 		return ERR_PTR(-ENODEV);
+	rc = iommufd_group_check_msi(dev, group);
+	if (rc) {
+		iommu_group_put(group);
+		return ERR_PTR(rc);
+	}
 	igroup = iommufd_group_get(ictx, group);
 	iommu_group_put(group);
 	if (IS_ERR(igroup))
@@ -157,10 +206,8 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	idev->ictx = ictx;
 	idev->dev = dev;
 	idev->igroup = igroup;
-	idev->coherent_capable =
-		device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY);
 	/* The driver's user: only iommufd_device_unbind() removes it. */
-	refcount_inc(&idev->obj.users);
+	iommufd_object_add_owner(&idev->obj);
 	if (!iommufd_selftest_is_mock_dev(dev))
 		get_file(ictx->file);
 	iommufd_object_finalize(ictx, &idev->obj);
@@ -175,6 +222,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
  *
  * Detaches the device if needed and releases its group's DMA ownership
  * when it is the group's last bound device. @idev is gone afterwards.
+ *
+ * Context: process context, may sleep; waits for ioctls that use the
+ * device object, none of which sleeps on user memory meanwhile.
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
@@ -213,9 +263,40 @@ static int iommufd_device_reserve(struct iommufd_device *idev,
 }
 
 /*
- * Point @idev at @hwpt, with the group lock held. On success *@old is the
- * HWPT the device used before (or NULL), whose user the caller drops once
- * it has released its locks.
+ * Move @igroup's DMA from @cur (NULL: blocked) to @hwpt, whose domain joins
+ * its IOAS if it has not yet. A group that was blocked, or a domain the
+ * driver finalises only at attach, is attached to the still empty domain
+ * first and filled afterwards: DMA meanwhile faults, as it did while
+ * blocked. A group doing DMA through @cur switches only once the new
+ * domain maps everything, so its DMA never misses a mapping.
+ */
+static int iommufd_group_switch(struct iommufd_group *igroup,
+				struct iommufd_hw_pagetable *cur,
+				struct iommufd_hw_pagetable *hwpt)
+{
+	bool fill_first = cur && iommufd_hw_pagetable_ready(hwpt);
+	int rc;
+
+	lockdep_assert_held(&igroup->lock);
+	if (fill_first) {
+		rc = iommufd_hw_pagetable_join(hwpt);
+		if (rc)
+			return rc;
+	}
+	rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	if (rc || fill_first)
+		return rc;
+	rc = iommufd_hw_pagetable_join(hwpt);
+	if (rc)
+		WARN_ON(iommu_group_replace_domain(igroup->group,
+						   cur ? cur->domain : NULL));
+	return rc;
+}
+
+/*
+ * Point @idev at @hwpt, with the group lock and the HWPT's IOAS mutex
+ * held. On success *@old is the HWPT the device used before (or NULL),
+ * whose user the caller drops once it has released its locks.
  */
 static int iommufd_device_do_attach(struct iommufd_device *idev,
 				    struct iommufd_hw_pagetable *hwpt,
@@ -227,17 +308,19 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	int rc;
 
 	lockdep_assert_held(&igroup->lock);
+	lockdep_assert_held(&hwpt->ioas->mutex);
 	*old = NULL;
 	if (cur == hwpt)
 		return 0;
-	if (hwpt->enforce_cache_coherency && !idev->coherent_capable)
+	/* A domain of another IOMMU driver (the mock's, VT-d's) */
+	if (hwpt->domain->ops != dev_iommu_ops(idev->dev)->default_domain_ops)
 		return -EINVAL;
 	/* Other attached devices of the group keep it where it is. */
 	if (igroup->hwpt && igroup->hwpt != hwpt &&
 	    igroup->nattached > (cur ? 1 : 0))
 		return -EINVAL;
 	/* A HWPT being destroyed has no users left and takes no new ones. */
-	if (!refcount_inc_not_zero(&hwpt->obj.users))
+	if (!iommufd_object_add_user(&hwpt->obj))
 		return -ENOENT;
 
 	if (new_ioas) {
@@ -246,13 +329,9 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 			goto err_user;
 	}
 	if (igroup->hwpt != hwpt) {
-		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
-		if (rc) {
-			if (new_ioas)
-				iopt_remove_reserved_iova(&hwpt->ioas->iopt,
-							  idev);
-			goto err_user;
-		}
+		rc = iommufd_group_switch(igroup, cur, hwpt);
+		if (rc)
+			goto err_resv;
 	}
 	if (cur && new_ioas)
 		iopt_remove_reserved_iova(&cur->ioas->iopt, idev);
@@ -264,8 +343,11 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	*old = cur;
 	return 0;
 
+err_resv:
+	if (new_ioas)
+		iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
 err_user:
-	refcount_dec(&hwpt->obj.users);
+	iommufd_object_drop_user(&hwpt->obj);
 	return rc;
 }
 
@@ -363,7 +445,9 @@ static int __iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id,
 	switch (pt->type) {
 	case IOMMUFD_OBJ_HW_PAGETABLE:
 		hwpt = container_of(pt, struct iommufd_hw_pagetable, obj);
+		mutex_lock(&hwpt->ioas->mutex);
 		rc = iommufd_device_do_attach(idev, hwpt, &old);
+		mutex_unlock(&hwpt->ioas->mutex);
 		break;
 	case IOMMUFD_OBJ_IOAS:
 		ioas = container_of(pt, struct iommufd_ioas, obj);
@@ -397,6 +481,9 @@ static int __iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id,
  * another device of the group is attached elsewhere; -EADDRINUSE if the
  * device's reserved regions collide with mappings or allowed ranges of the
  * IOAS; or an error of the IOMMU driver. On failure nothing changed.
+ *
+ * Context: process context, may sleep (mapping the IOAS into a new domain
+ * pins its memory); takes the group lock and the IOAS mutex.
  */
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 {
@@ -424,6 +511,8 @@ int iommufd_device_attach_new_hwpt(struct iommufd_device *idev, u32 *ioas_id)
  *
  * When the device is its group's last attached device, the group goes back
  * to blocking all DMA.
+ *
+ * Context: process context, may sleep; takes the group lock.
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
@@ -451,6 +540,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
  * iommufd_device_enforced_coherent - is the device's DMA cache coherent
  * @idev: a bound device
  *
+ * Context: process context, may sleep; takes the group lock.
  * Return: true if the device is attached to a HWPT that enforces cache
  * coherency (no-snoop DMA is impossible); KVM needs to know.
  */
@@ -502,472 +592,3 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	cmd->out_capabilities = 0;
 	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
-
-/*
- * Software access
- * ---------------
- * An emulated device has no IOMMU: its driver reads and writes guest memory
- * by IOVA itself. It creates an access (IOMMUFD_OBJ_ACCESS, held by the
- * driver like a bound device), attaches it to an IOAS, and pins pages by
- * IOVA or copies through it. Pins go through the pages objects (pages.c),
- * so a page a domain already pins is not pinned again, and pins survive
- * domains coming and going. UNMAP of pinned IOVA calls the driver's unmap
- * callback, which must unpin; UNMAP fails with EBUSY if it does not.
- *
- * Locking: iommufd_ioas.mutex (the IOAS's access list, held while the
- * callbacks run) -> the driver's locks -> iommufd_access.ioas_lock ->
- * io_pagetable.rwsem. Attach and detach take ioas_lock and the IOAS
- * mutex one after the other, never nested.
- */
-
-/**
- * iommufd_access_create - create a software access
- * @ictx: the context
- * @ops: the driver's callbacks, @ops->unmap is required
- * @data: argument to the callbacks
- * @id: returns the access's object ID
- *
- * The context stays alive while the access exists.
- *
- * Return: the access, or an ERR_PTR.
- */
-struct iommufd_access *
-iommufd_access_create(struct iommufd_ctx *ictx,
-		      const struct iommufd_access_ops *ops, void *data, u32 *id)
-{
-	struct iommufd_access *access;
-
-	if (WARN_ON(!ops->unmap))
-		return ERR_PTR(-EINVAL);
-	access = iommufd_object_alloc(ictx, access, IOMMUFD_OBJ_ACCESS);
-	if (IS_ERR(access))
-		return access;
-	access->ictx = ictx;
-	access->ops = ops;
-	access->data = data;
-	mutex_init(&access->ioas_lock);
-	INIT_LIST_HEAD(&access->ioas_item);
-	/* The driver's user: only iommufd_access_destroy() removes it. */
-	refcount_inc(&access->obj.users);
-	get_file(ictx->file);
-	iommufd_object_finalize(ictx, &access->obj);
-	*id = access->obj.id;
-	return access;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
-
-/**
- * iommufd_access_destroy_object - release what an access object holds
- * @obj: the access's object, detached
- */
-void iommufd_access_destroy_object(struct iommufd_object *obj)
-{
-	struct iommufd_access *access =
-		container_of(obj, struct iommufd_access, obj);
-
-	mutex_destroy(&access->ioas_lock);
-}
-
-/**
- * iommufd_access_destroy - destroy a software access
- * @access: the access; everything it pinned must be unpinned
- */
-void iommufd_access_destroy(struct iommufd_access *access)
-{
-	struct iommufd_ctx *ictx = access->ictx;
-
-	iommufd_access_detach(access);
-	iommufd_object_destroy_owned(ictx, &access->obj);
-	fput(ictx->file);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
-
-static void iommufd_access_list_del(struct iommufd_access *access,
-				    struct iommufd_ioas *ioas)
-{
-	mutex_lock(&ioas->mutex);
-	list_del_init(&access->ioas_item);
-	mutex_unlock(&ioas->mutex);
-	refcount_dec(&ioas->obj.users);
-}
-
-/* Attach, or with @replace move, the access to IOAS @ioas_id. */
-static int iommufd_access_set_ioas(struct iommufd_access *access, u32 ioas_id,
-				   bool replace)
-{
-	struct iommufd_ioas *old;
-	struct iommufd_ioas *ioas;
-	int rc = 0;
-
-	ioas = iommufd_get_ioas(access->ictx, ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-
-	mutex_lock(&access->ioas_lock);
-	old = access->ioas;
-	if (old == ioas)
-		goto out_unlock;
-	if (!replace && old)
-		rc = -EINVAL;
-	else if (replace && !old)
-		rc = -EINVAL;
-	else if (access->npinned)
-		rc = -EBUSY;
-	if (rc)
-		goto out_unlock;
-	if (!refcount_inc_not_zero(&ioas->obj.users)) {
-		rc = -ENOENT;
-		goto out_unlock;
-	}
-	access->ioas = ioas;
-	mutex_unlock(&access->ioas_lock);
-
-	if (old)
-		iommufd_access_list_del(access, old);
-	mutex_lock(&ioas->mutex);
-	list_add_tail(&access->ioas_item, &ioas->access_list);
-	mutex_unlock(&ioas->mutex);
-	iommufd_put_object(access->ictx, &ioas->obj);
-	return 0;
-
-out_unlock:
-	mutex_unlock(&access->ioas_lock);
-	iommufd_put_object(access->ictx, &ioas->obj);
-	return rc;
-}
-
-/**
- * iommufd_access_attach - attach a software access to an IOAS
- * @access: an access not attached yet
- * @ioas_id: the IOAS
- *
- * Return: 0, -ENOENT for a bad ID, -EINVAL if already attached elsewhere.
- */
-int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
-{
-	return iommufd_access_set_ioas(access, ioas_id, false);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
-
-/**
- * iommufd_access_replace - move an attached access to another IOAS
- * @access: an attached access
- * @ioas_id: the new IOAS
- *
- * The driver must not pin pages through the access while it replaces.
- *
- * Return: 0, -ENOENT for a bad ID, -EINVAL if not attached, -EBUSY while
- * the access has pages pinned.
- */
-int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
-{
-	return iommufd_access_set_ioas(access, ioas_id, true);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
-
-/**
- * iommufd_access_detach - detach a software access from its IOAS
- * @access: the access; everything it pinned must be unpinned
- */
-void iommufd_access_detach(struct iommufd_access *access)
-{
-	struct iommufd_ioas *ioas;
-
-	mutex_lock(&access->ioas_lock);
-	ioas = access->ioas;
-	WARN_ON(access->npinned);
-	access->ioas = NULL;
-	mutex_unlock(&access->ioas_lock);
-	if (ioas)
-		iommufd_access_list_del(access, ioas);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
-
-/**
- * iommufd_access_notify_unmap - ask accesses to unpin an IOVA range
- * @iopt: the io_pagetable of an IOAS, not locked
- * @first: first IOVA being unmapped
- * @last: last IOVA being unmapped
- */
-void iommufd_access_notify_unmap(struct io_pagetable *iopt,
-				 unsigned long first, unsigned long last)
-{
-	struct iommufd_ioas *ioas = container_of(iopt, struct iommufd_ioas,
-						 iopt);
-	struct iommufd_access *access;
-
-	mutex_lock(&ioas->mutex);
-	list_for_each_entry(access, &ioas->access_list, ioas_item)
-		access->ops->unmap(access->data, first, last - first + 1);
-	mutex_unlock(&ioas->mutex);
-}
-
-/*
- * Call @fn on each page-index range of the areas that [iova, last] covers,
- * in order; -ENOENT if part of it is not mapped. @fn gets the offset of
- * the piece's first byte from @iova.
- */
-static int iommufd_access_for_each(struct io_pagetable *iopt,
-				   unsigned long iova, unsigned long last,
-				   int (*fn)(struct iopt_area *area,
-					     unsigned long first,
-					     unsigned long last_index,
-					     unsigned long offset, void *arg),
-				   void *arg)
-{
-	struct interval_tree_node *node;
-	unsigned long expect = iova;
-	int rc;
-
-	lockdep_assert_held(&iopt->rwsem);
-	for (node = interval_tree_iter_first(&iopt->area_itree, iova, last);
-	     node; node = interval_tree_iter_next(node, iova, last)) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
-		unsigned long piece_last = min(node->last, last);
-		unsigned long off = area->pages_off + (expect - node->start);
-
-		if (node->start > expect)
-			return -ENOENT;
-		rc = fn(area, off >> PAGE_SHIFT,
-			(area->pages_off + (piece_last - node->start)) >>
-				PAGE_SHIFT,
-			expect - iova, arg);
-		if (rc)
-			return rc;
-		if (piece_last == last)
-			return 0;
-		expect = piece_last + 1;
-	}
-	return -ENOENT;
-}
-
-struct iommufd_pin_arg {
-	struct page **pages;
-	unsigned long iova;
-	unsigned long last;
-	bool write;
-	/* pieces pinned so far, to undo on failure */
-	unsigned long done;
-};
-
-static int iommufd_access_pin_piece(struct iopt_area *area,
-				    unsigned long first, unsigned long last,
-				    unsigned long offset, void *arg)
-{
-	struct iommufd_pin_arg *pin = arg;
-	unsigned long start = pin->iova + offset;
-	unsigned long end = min(area->node.last, pin->last);
-	int rc;
-
-	/* Each page of the IOVA range must be one whole page of memory. */
-	if (offset_in_page(area->pages_off + (start - area->node.start)) ||
-	    offset_in_page(area->pages_off + (end - area->node.start) + 1))
-		return -EINVAL;
-	rc = iopt_area_add_access(area, first, last,
-				  pin->pages + (offset >> PAGE_SHIFT),
-				  pin->write);
-	if (!rc)
-		pin->done = offset + ((last - first + 1) << PAGE_SHIFT);
-	return rc;
-}
-
-static int iommufd_access_unpin_piece(struct iopt_area *area,
-				      unsigned long first, unsigned long last,
-				      unsigned long offset, void *arg)
-{
-	unsigned long *limit = arg;
-
-	if (offset >= *limit)
-		return 1;
-	iopt_area_remove_access(area, first, last);
-	return 0;
-}
-
-/*
- * Lock the access's IOAS for a pin or a copy: returns its io_pagetable with
- * ioas_lock and the table's rwsem (read) held, or NULL if not attached.
- */
-static struct io_pagetable *iommufd_access_lock(struct iommufd_access *access)
-{
-	struct io_pagetable *iopt;
-
-	mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		mutex_unlock(&access->ioas_lock);
-		return NULL;
-	}
-	iopt = &access->ioas->iopt;
-	down_read(&iopt->rwsem);
-	return iopt;
-}
-
-static void iommufd_access_unlock(struct iommufd_access *access,
-				  struct io_pagetable *iopt)
-{
-	up_read(&iopt->rwsem);
-	mutex_unlock(&access->ioas_lock);
-}
-
-/**
- * iommufd_access_pin_pages - pin the pages behind a range of IOVA
- * @access: an attached access
- * @iova: first IOVA, PAGE_SIZE aligned
- * @length: bytes, a multiple of PAGE_SIZE, not 0
- * @out_pages: returns @length / PAGE_SIZE pages
- * @flags: IOMMUFD_ACCESS_RW_WRITE if the pages will be written
- *
- * The pages stay pinned until iommufd_access_unpin_pages() of the same
- * range, which the driver must call, at the latest, from its unmap
- * callback.
- *
- * Return: 0; -EINVAL for a misaligned range or an unattached access;
- * -ENOENT if part of the range is not mapped; -EPERM to write read-only
- * memory; -EFAULT or -ENOMEM from pinning.
- */
-int iommufd_access_pin_pages(struct iommufd_access *access,
-			     unsigned long iova, unsigned long length,
-			     struct page **out_pages, unsigned int flags)
-{
-	struct iommufd_pin_arg pin = {
-		.pages = out_pages,
-		.iova = iova,
-		.write = flags & IOMMUFD_ACCESS_RW_WRITE,
-	};
-	struct io_pagetable *iopt;
-	unsigned long last;
-	int rc;
-
-	if (!length || (iova | length) & ~PAGE_MASK)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-	pin.last = last;
-
-	iopt = iommufd_access_lock(access);
-	if (!iopt)
-		return -EINVAL;
-	rc = iommufd_access_for_each(iopt, iova, last,
-				     iommufd_access_pin_piece, &pin);
-	if (rc && pin.done)
-		iommufd_access_for_each(iopt, iova, last,
-					iommufd_access_unpin_piece, &pin.done);
-	if (!rc)
-		access->npinned++;
-	iommufd_access_unlock(access, iopt);
-	return rc;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
-
-/**
- * iommufd_access_unpin_pages - unpin what iommufd_access_pin_pages() pinned
- * @access: the access
- * @iova: the IOVA given to iommufd_access_pin_pages()
- * @length: the length given to iommufd_access_pin_pages()
- */
-void iommufd_access_unpin_pages(struct iommufd_access *access,
-				unsigned long iova, unsigned long length)
-{
-	unsigned long limit = ULONG_MAX;
-	struct io_pagetable *iopt;
-
-	mutex_lock(&access->ioas_lock);
-	if (WARN_ON(!access->ioas || !access->npinned || !length)) {
-		mutex_unlock(&access->ioas_lock);
-		return;
-	}
-	iopt = &access->ioas->iopt;
-	down_read(&iopt->rwsem);
-	WARN_ON(iommufd_access_for_each(iopt, iova, iova + length - 1,
-					iommufd_access_unpin_piece, &limit));
-	up_read(&iopt->rwsem);
-	access->npinned--;
-	mutex_unlock(&access->ioas_lock);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
-
-struct iommufd_rw_arg {
-	void *data;
-	unsigned long iova;
-	unsigned long last;
-	bool write;
-};
-
-/* Copy between a piece of an area and the buffer, a page at a time. */
-static int iommufd_access_rw_piece(struct iopt_area *area,
-				   unsigned long first, unsigned long last,
-				   unsigned long offset, void *arg)
-{
-	struct iommufd_rw_arg *rw = arg;
-	unsigned long pos = area->pages_off + (rw->iova + offset -
-					       area->node.start);
-	unsigned long end = area->pages_off +
-			    (min(area->node.last, rw->last) - area->node.start);
-	unsigned long index;
-	int rc;
-
-	for (index = first; index <= last; index++) {
-		unsigned long in_page = offset_in_page(pos);
-		unsigned long chunk = min(PAGE_SIZE - in_page, end - pos + 1);
-		struct page *page;
-		void *kaddr;
-
-		/* Pins only if no domain or access holds the page already. */
-		rc = iopt_area_add_access(area, index, index, &page,
-					  rw->write);
-		if (rc)
-			return rc;
-		kaddr = kmap_local_page(page);
-		if (rw->write) {
-			memcpy(kaddr + in_page, rw->data + offset, chunk);
-			set_page_dirty_lock(page);
-		} else {
-			memcpy(rw->data + offset, kaddr + in_page, chunk);
-		}
-		kunmap_local(kaddr);
-		iopt_area_remove_access(area, index, index);
-		pos += chunk;
-		offset += chunk;
-	}
-	return 0;
-}
-
-/**
- * iommufd_access_rw - copy to or from memory by IOVA
- * @access: an attached access
- * @iova: first IOVA, any alignment
- * @data: kernel buffer
- * @length: bytes, not 0
- * @flags: IOMMUFD_ACCESS_RW_WRITE to copy @data to the IOVA
- *
- * Pages no domain or access holds are pinned for the copy and unpinned
- * right after.
- *
- * Return: 0; -EINVAL for an empty range or an unattached access; -ENOENT
- * if part of the range is not mapped; -EPERM to write read-only memory;
- * -EFAULT or -ENOMEM from pinning.
- */
-int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
-		      void *data, size_t length, unsigned int flags)
-{
-	struct iommufd_rw_arg rw = {
-		.data = data,
-		.iova = iova,
-		.write = flags & IOMMUFD_ACCESS_RW_WRITE,
-	};
-	struct io_pagetable *iopt;
-	int rc;
-
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &rw.last))
-		return -EOVERFLOW;
-	iopt = iommufd_access_lock(access);
-	if (!iopt)
-		return -EINVAL;
-	rc = iommufd_access_for_each(iopt, iova, rw.last,
-				     iommufd_access_rw_piece, &rw);
-	iommufd_access_unlock(access, iopt);
-	return rc;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);

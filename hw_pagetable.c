@@ -5,10 +5,13 @@
  * Theory of operation
  * -------------------
  * A HW page table (HWPT) wraps one iommu_domain that mirrors the mappings
- * of one IOAS: creating it adds the domain to the IOAS's io_pagetable,
- * which maps every existing area into it (pinning memory if it is the
- * IOAS's first domain), and destroying it removes the domain again, which
- * unmaps everything before the domain is freed. The HWPT is a user of its
+ * of one IOAS. Joining adds the domain to the IOAS's io_pagetable, which
+ * maps every existing area into it (pinning memory if it is the IOAS's
+ * first domain), and destroying it removes the domain again, which unmaps
+ * everything before the domain is freed. A domain joins when it can be
+ * used: at IOMMU_HWPT_ALLOC if its driver gave it its geometry already, or
+ * else with its first attach (device.c), after the device is attached to
+ * it, when the driver has finalised it. The HWPT is a user of its
  * IOAS, so the IOAS cannot be destroyed under it, and sits on the IOAS's
  * list of HWPTs, where automatic attach looks for one to reuse.
  *
@@ -36,11 +39,13 @@
  * @enforce: ask the driver to enforce cache coherency, if @dev's IOMMU
  *           says it can
  *
- * The HWPT is returned unpublished: finalize it or abort-and-destroy it.
+ * The HWPT's domain is empty and not yet part of the IOAS: see
+ * iommufd_hw_pagetable_join(). The HWPT is returned unpublished: finalize
+ * it or abort-and-destroy it (without the IOAS mutex).
  *
- * Return: the HWPT or an ERR_PTR: -ENOMEM, or an error of mapping the
- * IOAS's areas into the domain (-EADDRINUSE if one is outside the
- * domain's aperture or alignment).
+ * Context: process context; the IOAS mutex held.
+ * Return: the HWPT, or ERR_PTR(-ENOMEM), or ERR_PTR(-ENOENT) if the IOAS
+ * is being destroyed.
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
@@ -48,7 +53,6 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 {
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommu_domain *domain;
-	int rc;
 
 	lockdep_assert_held(&ioas->mutex);
 	domain = iommu_domain_alloc(dev->bus);
@@ -66,25 +70,59 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			domain->ops->enforce_cache_coherency(domain);
 
 	/* An IOAS being destroyed takes no new users. */
-	if (!refcount_inc_not_zero(&ioas->obj.users)) {
-		rc = -ENOENT;
-		goto err_abort;
-	}
-	rc = iopt_table_add_domain(&ioas->iopt, domain);
-	if (rc) {
-		refcount_dec(&ioas->obj.users);
-		goto err_abort;
+	if (!iommufd_object_add_user(&ioas->obj)) {
+		iommufd_object_abort(ictx, &hwpt->obj);
+		iommu_domain_free(domain);
+		return ERR_PTR(-ENOENT);
 	}
 	hwpt->ioas = ioas;
 	hwpt->domain = domain;
 	hwpt->auto_domain = auto_domain;
 	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
 	return hwpt;
+}
 
-err_abort:
-	iommufd_object_abort(ictx, &hwpt->obj);
-	iommu_domain_free(domain);
-	return ERR_PTR(rc);
+/**
+ * iommufd_hw_pagetable_ready - can the domain be used before an attach
+ * @hwpt: the HWPT
+ *
+ * Some IOMMU drivers (arm-smmu-v3 in 6.1) choose a domain's aperture, page
+ * sizes and page-table format only when the first device attaches; until
+ * then its aperture is empty, and mapping into it fails or WARNs. Such a
+ * domain joins its IOAS only after the first attach.
+ *
+ * Return: true if the domain has its geometry already.
+ */
+bool iommufd_hw_pagetable_ready(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt->domain->geometry.aperture_end != 0;
+}
+
+/**
+ * iommufd_hw_pagetable_join - mirror the IOAS into the HWPT's domain
+ * @hwpt: the HWPT; nothing if it joined already
+ *
+ * Adds the domain to the IOAS's io_pagetable, which reserves what is
+ * outside its aperture and maps every area into it (pinning the memory
+ * if it is the IOAS's first domain).
+ *
+ * Context: process context; the IOAS mutex held. Pinning may sleep in page
+ * faults for as long as they take.
+ * Return: 0, or an error of mapping the IOAS's areas into the domain
+ * (-EADDRINUSE if one is outside its aperture or alignment, -ENOMEM,
+ * -EFAULT); the HWPT has then not joined.
+ */
+int iommufd_hw_pagetable_join(struct iommufd_hw_pagetable *hwpt)
+{
+	int rc;
+
+	lockdep_assert_held(&hwpt->ioas->mutex);
+	if (hwpt->joined)
+		return 0;
+	rc = iopt_table_add_domain(&hwpt->ioas->iopt, hwpt->domain);
+	if (!rc)
+		hwpt->joined = true;
+	return rc;
 }
 
 /**
@@ -99,9 +137,11 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 	mutex_lock(&hwpt->ioas->mutex);
 	list_del_init(&hwpt->hwpt_item);
 	mutex_unlock(&hwpt->ioas->mutex);
-	iopt_table_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
+	/* Nobody can find it any more: joined can't change. */
+	if (hwpt->joined)
+		iopt_table_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
 	iommu_domain_free(hwpt->domain);
-	refcount_dec(&hwpt->ioas->obj.users);
+	iommufd_object_drop_user(&hwpt->ioas->obj);
 }
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
@@ -127,6 +167,7 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		goto out_put_idev;
 	}
 	if (pt->type != IOMMUFD_OBJ_IOAS) {
+		iommufd_put_object(ucmd->ictx, &idev->obj);
 		rc = -EINVAL;
 		goto out_put_pt;
 	}
@@ -136,14 +177,32 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev, false,
 					  true);
 	mutex_unlock(&ioas->mutex);
+	/*
+	 * The device is not needed any more. Let it go before pinning, which
+	 * can sleep in page faults for long: its driver's unbind waits for
+	 * every ioctl still holding it, and can't fail.
+	 */
+	iommufd_put_object(ucmd->ictx, &idev->obj);
 	if (IS_ERR(hwpt)) {
 		rc = PTR_ERR(hwpt);
+		goto out_put_pt;
+	}
+	rc = 0;
+	if (iommufd_hw_pagetable_ready(hwpt)) {
+		mutex_lock(&ioas->mutex);
+		rc = iommufd_hw_pagetable_join(hwpt);
+		mutex_unlock(&ioas->mutex);
+	}
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
 		goto out_put_pt;
 	}
 	cmd->out_hwpt_id = hwpt->obj.id;
 	rc = iommufd_object_respond_publish(ucmd, sizeof(*cmd), &hwpt->obj);
 out_put_pt:
 	iommufd_put_object(ucmd->ictx, pt);
+	return rc;
+
 out_put_idev:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;

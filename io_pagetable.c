@@ -490,7 +490,7 @@ static int iopt_map_pieces(struct io_pagetable *iopt, unsigned long *iova,
 
 	list_for_each_entry(piece, pieces, next)
 		nareas++;
-	areas = kcalloc(nareas, sizeof(*areas), GFP_KERNEL);
+	areas = kcalloc(nareas, sizeof(*areas), GFP_KERNEL_ACCOUNT);
 	if (!areas)
 		return -ENOMEM;
 	nareas = 0;
@@ -580,6 +580,55 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 	return rc;
 }
 
+/**
+ * iopt_walk_area_pieces - walk the areas that cover an IOVA range
+ * @iopt: the io_pagetable, its rwsem held
+ * @iova: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ * @fn: called for each area's piece of the range, in IOVA order, with the
+ *      area, the page indexes of the piece's first and last byte in the
+ *      area's pages object, and the offset of the piece from @iova; a
+ *      non-zero return ends the walk with that value
+ * @arg: passed to @fn
+ *
+ * Context: the rwsem of @iopt held, read or write.
+ * Return: 0 if the areas cover the whole range and @fn returned 0 for every
+ * piece; -ENOENT at the first byte no area maps; or what @fn returned.
+ */
+int iopt_walk_area_pieces(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long last,
+			  int (*fn)(struct iopt_area *area,
+				    unsigned long first, unsigned long last,
+				    unsigned long offset, void *arg),
+			  void *arg)
+{
+	struct interval_tree_node *node;
+	unsigned long expect = iova;
+	int rc;
+
+	lockdep_assert_held(&iopt->rwsem);
+	for (node = interval_tree_iter_first(&iopt->area_itree, iova, last);
+	     node; node = interval_tree_iter_next(node, iova, last)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+		unsigned long piece_last = min(node->last, last);
+		unsigned long off = area->pages_off + (expect - node->start);
+
+		if (node->start > expect)
+			return -ENOENT;
+		rc = fn(area, off >> PAGE_SHIFT,
+			(area->pages_off + (piece_last - node->start)) >>
+				PAGE_SHIFT,
+			expect - iova, arg);
+		if (rc)
+			return rc;
+		if (piece_last == last)
+			return 0;
+		expect = piece_last + 1;
+	}
+	return -ENOENT;
+}
+
 /* Collect the pieces of the source areas covering [start, last]. */
 static int iopt_collect_pieces(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, bool writable,
@@ -603,7 +652,7 @@ static int iopt_collect_pieces(struct io_pagetable *iopt, unsigned long start,
 			up_read(&iopt->rwsem);
 			return -EPERM;
 		}
-		piece = kzalloc(sizeof(*piece), GFP_KERNEL);
+		piece = kzalloc(sizeof(*piece), GFP_KERNEL_ACCOUNT);
 		if (!piece) {
 			up_read(&iopt->rwsem);
 			return -ENOMEM;

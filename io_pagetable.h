@@ -5,22 +5,29 @@
  *
  * Lock order (the only one in the subsystem; lockdep checks it):
  *
- *   iommufd_group.lock          (device.c: attach/replace/detach)
- *     -> iommufd_ioas.mutex     (the IOAS's HWPT and access lists; access
- *                                drivers' unmap callbacks run under it)
- *       -> the access driver's own locks
- *         -> iommufd_access.ioas_lock
- *           -> io_pagetable.rwsem
- *             -> iopt_pages.mutex
- *               -> mm->mmap_lock (pinning, locked_vm accounting)
+ *   iommufd_ioas.notify_lock        access.c: one unmap notification at
+ *     -> the access driver's locks  a time; drivers' unmap callbacks run
+ *       -> iommufd_access.ioas_lock under it, and under nothing else of
+ *            |                      ours. ioas_lock: an access's IOAS, pins
+ *            |
+ *            |   iommufd_group.lock device.c: attach, replace, detach
+ *            |     |
+ *            v     v
+ *          iommufd_ioas.mutex       the IOAS's HWPT and access lists; a
+ *            -> io_pagetable.rwsem  HWPT's domain joining the IOAS
+ *              -> iopt_pages.mutex
+ *                -> mm->mmap_lock   pinning, locked_vm accounting
  *
- * iommu_group's mutex (inside iommu_group_replace_domain()) nests under
- * iommufd_group.lock; the IOMMU driver's own locks are taken by
- * iommu_map()/iommu_unmap() under io_pagetable.rwsem and iopt_pages.mutex,
- * never under mmap_lock. The context's object xarray lock is a spinlock
- * taken on its own, never around any of these. Two io_pagetables are never
- * locked at the same time (COPY takes the source's lock, drops it, then
- * takes the destination's), so one order covers every IOAS.
+ * ioas_lock and the group lock are never held together; either may be
+ * held when the IOAS mutex is taken. iommu_group's mutex (inside
+ * iommu_group_replace_domain()) nests under iommufd_group.lock; the IOMMU
+ * driver's own locks are taken by iommu_map()/iommu_unmap() under
+ * io_pagetable.rwsem and iopt_pages.mutex, never under mmap_lock. The
+ * context's object xarray lock is a spinlock taken on its own, never
+ * around any of these. Two io_pagetables are never locked at the same time
+ * (COPY takes the source's lock, drops it, then takes the destination's),
+ * and an access or a group moves between IOASes taking one IOAS mutex at a
+ * time, so one order covers every IOAS.
  *
  * The rwsem protects everything in the io_pagetable: its interval trees,
  * its domain list, the alignment and every area's fields. Writers change
@@ -256,8 +263,12 @@ struct iopt_reserved {
 	void *owner;
 };
 
-void iommufd_access_notify_unmap(struct io_pagetable *iopt,
-				 unsigned long first, unsigned long last);
+int iopt_walk_area_pieces(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long last,
+			  int (*fn)(struct iopt_area *area,
+				    unsigned long first, unsigned long last,
+				    unsigned long offset, void *arg),
+			  void *arg);
 
 /* pages.c */
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,

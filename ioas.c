@@ -19,8 +19,10 @@
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
@@ -49,6 +51,7 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 	INIT_LIST_HEAD(&ioas->access_list);
 	INIT_LIST_HEAD(&ioas->hwpt_list);
 	mutex_init(&ioas->mutex);
+	mutex_init(&ioas->notify_lock);
 	iopt_init_table(&ioas->iopt);
 	return ioas;
 }
@@ -64,6 +67,7 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	WARN_ON(!list_empty(&ioas->hwpt_list));
 	WARN_ON(!list_empty(&ioas->access_list));
 	iopt_destroy_table(&ioas->iopt);
+	mutex_destroy(&ioas->notify_lock);
 	mutex_destroy(&ioas->mutex);
 }
 
@@ -127,34 +131,33 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 
 /*
  * Build the tree of allowed ranges from the user's array, refusing empty
- * or overlapping ranges.
+ * or overlapping ranges. The array is read one range at a time: its length
+ * comes from userspace, and a copy of all of it would be an allocation of
+ * any size userspace likes. What the tree takes grows only with ranges
+ * userspace really supplied, and is charged to its memory cgroup.
  */
 static int iommufd_read_allowed(struct rb_root_cached *itree,
 				struct iommu_iova_range __user *uranges,
 				u32 num)
 {
-	struct iommu_iova_range *ranges;
-	int rc = 0;
+	struct iommu_iova_range r;
 	u32 i;
 
-	if (!num)
-		return 0;
-	ranges = vmemdup_user(uranges, array_size(num, sizeof(*ranges)));
-	if (IS_ERR(ranges))
-		return PTR_ERR(ranges);
-	for (i = 0; i != num && !rc; i++) {
-		struct iommu_iova_range *r = &ranges[i];
-
-		if (r->start > r->last || !iommufd_fits_ulong(r->last) ||
-		    interval_tree_iter_first(itree, r->start, r->last))
-			rc = -EINVAL;
-		else if (!iopt_itree_add(itree, sizeof(struct iopt_allowed),
-					 offsetof(struct iopt_allowed, node),
-					 r->start, r->last))
-			rc = -ENOMEM;
+	for (i = 0; i != num; i++) {
+		if (copy_from_user(&r, &uranges[i], sizeof(r)))
+			return -EFAULT;
+		if (r.start > r.last || !iommufd_fits_ulong(r.last) ||
+		    interval_tree_iter_first(itree, r.start, r.last))
+			return -EINVAL;
+		if (!iopt_itree_add(itree, sizeof(struct iopt_allowed),
+				    offsetof(struct iopt_allowed, node),
+				    r.start, r.last))
+			return -ENOMEM;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
-	kvfree(ranges);
-	return rc;
+	return 0;
 }
 
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
@@ -180,6 +183,10 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
+/*
+ * The IOMMU permissions of MAP and COPY flags. A mapping with neither is
+ * refused: no domain would take it, and every attach would fail on it.
+ */
 static int iommufd_map_prot(u32 flags)
 {
 	int prot = 0;
@@ -221,7 +228,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
 		return -EOPNOTSUPP;
-	if (cmd->__reserved || !cmd->length)
+	if (cmd->__reserved || !cmd->length || !iommufd_map_prot(cmd->flags))
 		return -EINVAL;
 	if (!iommufd_fits_ulong(cmd->iova | cmd->length | cmd->user_va))
 		return -EOVERFLOW;
@@ -248,7 +255,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
 		return -EOPNOTSUPP;
-	if (!cmd->length)
+	if (!cmd->length || !iommufd_map_prot(cmd->flags))
 		return -EINVAL;
 	if (!iommufd_fits_ulong(cmd->length | cmd->src_iova | cmd->dst_iova))
 		return -EOVERFLOW;

@@ -129,6 +129,10 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 	((typeof(stype) *)iommufd_get_object(ictx, id, objtype) +              \
 	 BUILD_BUG_ON_ZERO(offsetof(typeof(stype), obj)))
 
+bool iommufd_object_tryget(struct iommufd_object *obj);
+bool iommufd_object_add_user(struct iommufd_object *obj);
+void iommufd_object_add_owner(struct iommufd_object *obj);
+void iommufd_object_drop_user(struct iommufd_object *obj);
 void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj);
 bool iommufd_object_destroy_if_last(struct iommufd_ctx *ictx,
@@ -143,6 +147,8 @@ void iommufd_object_put_user(struct iommufd_ctx *ictx,
  * @mutex: protects @hwpt_list and @access_list
  * @hwpt_list: the HWPTs on this IOAS (&iommufd_hw_pagetable.hwpt_item)
  * @access_list: the accesses attached (&iommufd_access.ioas_item)
+ * @notify_lock: one unmap notification of the accesses at a time
+ * @notify_gen: number of the last notification; protected by @notify_lock
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
@@ -150,6 +156,8 @@ struct iommufd_ioas {
 	struct mutex mutex; /* see the kernel-doc */
 	struct list_head hwpt_list;
 	struct list_head access_list;
+	struct mutex notify_lock; /* see the kernel-doc */
+	u64 notify_gen;
 };
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx, u32 id)
@@ -180,6 +188,8 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd);		/* 0x87 */
  * @auto_domain: created by the kernel for an attach; destroyed with its
  *               last device, and reused by other devices' attach
  * @enforce_cache_coherency: the domain forbids no-snoop DMA
+ * @joined: the domain is in the IOAS's io_pagetable, mirroring its areas;
+ *          set once, under the IOAS mutex
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
@@ -188,11 +198,14 @@ struct iommufd_hw_pagetable {
 	struct list_head hwpt_item;
 	bool auto_domain;
 	bool enforce_cache_coherency;
+	bool joined;
 };
 
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct device *dev, bool auto_domain, bool enforce);
+bool iommufd_hw_pagetable_ready(struct iommufd_hw_pagetable *hwpt);
+int iommufd_hw_pagetable_join(struct iommufd_hw_pagetable *hwpt);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 
@@ -226,7 +239,6 @@ struct iommufd_group {
  * @dev: the device
  * @igroup: the ownership of its iommu_group
  * @hwpt: the HWPT it is attached to, or NULL; protected by the group lock
- * @coherent_capable: its IOMMU can enforce cache coherency for it
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -234,7 +246,6 @@ struct iommufd_device {
 	struct device *dev;
 	struct iommufd_group *igroup;
 	struct iommufd_hw_pagetable *hwpt;
-	bool coherent_capable;
 };
 
 static inline struct iommufd_device *
@@ -256,6 +267,8 @@ void iommufd_device_destroy(struct iommufd_object *obj);
  * @ioas: the IOAS attached to, a user of it; or NULL
  * @ioas_item: entry in &iommufd_ioas.access_list
  * @npinned: ranges pinned by iommufd_access_pin_pages() and not unpinned
+ * @notified: the IOAS's last unmap notification this access was called
+ *            for; protected by &iommufd_ioas.mutex
  */
 struct iommufd_access {
 	struct iommufd_object obj;
@@ -266,9 +279,12 @@ struct iommufd_access {
 	struct iommufd_ioas *ioas;
 	struct list_head ioas_item;
 	unsigned int npinned;
+	u64 notified;
 };
 
 void iommufd_access_destroy_object(struct iommufd_object *obj);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long first, unsigned long last);
 int iommufd_device_attach_new_hwpt(struct iommufd_device *idev, u32 *ioas_id);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 

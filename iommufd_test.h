@@ -50,7 +50,7 @@ enum {
 enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
 	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
-	/* ours: the device cannot take part in enforced cache coherency */
+	/* ours: its IOMMU can't make cache-coherent IOPTEs; bind refuses it */
 	MOCK_FLAGS_DEVICE_NO_COHERENCY = 1 << 24,
 	/* ours: the device reports [MOCK_RESV_START, MOCK_RESV_LAST] reserved */
 	MOCK_FLAGS_DEVICE_RESV = 1 << 25,
@@ -60,6 +60,15 @@ enum {
 	 * control
 	 */
 	MOCK_FLAGS_DEVICE_ENFORCE_FAILS = 1 << 26,
+	/*
+	 * ours: the device is behind the mock's second IOMMU driver, whose
+	 * domains (like arm-smmu-v3's in 6.1) get their aperture and page
+	 * sizes only when the first device attaches, and refuse to map
+	 * before. Its domains and the first driver's don't mix.
+	 */
+	MOCK_FLAGS_DEVICE_LATE_IOMMU = 1 << 27,
+	/* ours: its MSIs are not isolated (no interrupt remapping) */
+	MOCK_FLAGS_DEVICE_UNSAFE_MSI = 1 << 28,
 };
 
 enum {
@@ -98,6 +107,12 @@ struct iommu_test_hw_info {
 	__u32 flags;
 	__u32 test_reg;
 };
+
+/*
+ * The longest range one ACCESS_PAGES may pin (ours: mainline leaves it
+ * unbounded); its page array is allocated before anything is checked.
+ */
+#define MOCK_ACCESS_PAGES_MAX 0x40000000ULL /* 1 GiB */
 
 /* The IOVA window of a mock domain; the IOAS reserves everything else. */
 enum {
@@ -243,7 +258,7 @@ struct iommu_test_cmd {
 			__aligned_u64 out_phys;
 			/* size of the IOPTE that maps @iova */
 			__aligned_u64 out_size;
-			/* IOMMU_READ | IOMMU_WRITE as given to the domain */
+			/* IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE as given to the domain */
 			__u32 out_prot;
 		} iopte;
 		struct {

@@ -23,13 +23,18 @@
  * last user, checked and unpublished under the xarray lock so no lookup can
  * race in, and fails with EBUSY otherwise. "refs" says whether its memory
  * may be freed: one for the ID table plus one per ioctl that looked it up.
- * Once unpublished, the destroyer drops the table's ref and waits for the
- * ioctls still working on the object to put theirs; only then is it torn
- * down. So a concurrent ioctl never makes DESTROY fail, and never sees the
- * object freed under it. Objects owned by another object (the page table a
- * mock device created) are removed by their owner. close() runs when no
- * ioctl is in flight any more and destroys objects in passes: each pass
- * removes those nothing depends on, which makes room for the next.
+ * Once unpublished (its ID stays reserved), the destroyer drops the table's
+ * ref and waits for the ioctls still working on the object to put theirs;
+ * only then is it torn down. So a concurrent ioctl never sees the object
+ * freed under it, and a short one never makes DESTROY fail. An ioctl can
+ * sleep in a page fault for as long as userspace likes, though: DESTROY
+ * waits for a bounded time only, then puts the object back and fails with
+ * EBUSY. Everything about an object's lifetime is in this file; the other
+ * files take and drop users and references through its helpers. Objects
+ * owned by another object (the page table a mock device created) are
+ * removed by their owner. close() runs when no ioctl is in flight any more
+ * and destroys objects in passes: each pass removes those nothing depends
+ * on, which makes room for the next.
  *
  * Every command goes through one ioctl entry point. The ioctl number is
  * _IO(IOMMUFD_TYPE, nr); iommufd_cmd_index() maps it to a slot of the
@@ -206,35 +211,128 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 		wake_up_all(&ictx->destroy_wait);
 }
 
-/*
- * Unpublish @obj if the ID table and @holders more are its only users.
- * Dependents add users with refcount_inc_not_zero() or while they hold the
- * object otherwise; under the xarray lock no lookup can take a new ref of
- * an object that is being unpublished.
+/**
+ * iommufd_object_tryget - take a reference on an object the caller can see
+ * @obj: an object found through another object's list or pointer
+ *
+ * Like iommufd_get_object() without the lookup: it keeps @obj's memory and
+ * makes a destroyer of @obj wait. Drop it with iommufd_put_object().
+ *
+ * Return: false if @obj is being destroyed.
  */
+bool iommufd_object_tryget(struct iommufd_object *obj)
+{
+	return refcount_inc_not_zero(&obj->refs);
+}
+
+/**
+ * iommufd_object_add_user - become a dependent of a visible object
+ * @obj: the object; the caller holds a reference on it
+ *
+ * While the user is held, IOMMU_DESTROY of @obj fails with EBUSY. Drop it
+ * with iommufd_object_drop_user() or iommufd_object_put_user().
+ *
+ * Return: false if @obj is being destroyed; it takes no new users then.
+ */
+bool iommufd_object_add_user(struct iommufd_object *obj)
+{
+	return refcount_inc_not_zero(&obj->users);
+}
+
+/**
+ * iommufd_object_add_owner - give a new object the user of its owner
+ * @obj: an object not finalized yet
+ *
+ * The owner (a driver's bound device or access) removes it with
+ * iommufd_object_destroy_owned(); userspace can't destroy it meanwhile.
+ */
+void iommufd_object_add_owner(struct iommufd_object *obj)
+{
+	refcount_inc(&obj->users);
+}
+
+/**
+ * iommufd_object_drop_user - drop a user taken by iommufd_object_add_user()
+ * @obj: the object, which stays visible
+ */
+void iommufd_object_drop_user(struct iommufd_object *obj)
+{
+	/* The ID table's user is never dropped here. */
+	WARN_ON(refcount_dec_and_test(&obj->users));
+}
+
+/*
+ * Take @obj out of the ID table if the table and @holders more are its only
+ * users; its ID stays reserved (XA_ZERO_ENTRY) until the object is freed or
+ * put back. Dependents add users with refcount_inc_not_zero(), so a zero
+ * count keeps new ones out; under the xarray lock no lookup can take a new
+ * ref meanwhile.
+ */
+static bool __iommufd_object_unpublish(struct iommufd_ctx *ictx,
+				       struct iommufd_object *obj,
+				       unsigned int holders)
+{
+	lockdep_assert_held(&ictx->objects.xa_lock);
+	/* Atomically, against refcount_inc_not_zero() of a new dependent. */
+	if (atomic_cmpxchg(&obj->users.refs, 1 + holders, 0) != 1 + holders)
+		return false;
+	/* Replacing an entry allocates nothing. */
+	__xa_cmpxchg(&ictx->objects, obj->id, obj, XA_ZERO_ENTRY, GFP_ATOMIC);
+	return true;
+}
+
 static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 				     struct iommufd_object *obj,
 				     unsigned int holders)
 {
-	bool removed = false;
+	bool removed;
 
 	xa_lock(&ictx->objects);
-	/* Atomically, against refcount_inc_not_zero() of a new dependent. */
-	if (atomic_cmpxchg(&obj->users.refs, 1 + holders, 0) == 1 + holders) {
-		__xa_erase(&ictx->objects, obj->id);
-		removed = true;
-	}
+	removed = __iommufd_object_unpublish(ictx, obj, holders);
 	xa_unlock(&ictx->objects);
 	return removed;
 }
 
-/* Drop the table's ref of an unpublished object, wait for the others. */
-static void iommufd_object_drain(struct iommufd_ctx *ictx,
-				 struct iommufd_object *obj)
+/*
+ * How long IOMMU_DESTROY waits for the ioctls still using an object. An
+ * ioctl can sleep for as long as a page fault on its user memory takes
+ * (FUSE, userfaultfd): DESTROY gives up rather than sleep with it.
+ */
+#define IOMMUFD_DESTROY_WAIT (10 * HZ)
+
+/*
+ * Free an unpublished object once the ioctls that looked it up are done
+ * with it. With @bounded, waiting ends after IOMMUFD_DESTROY_WAIT or on a
+ * fatal signal: the object is then put back as it was, with the users of
+ * the table and @holders, and -EBUSY or -EINTR returned. Without, the wait
+ * is for ioctls that hold no reference while they sleep on user memory:
+ * nothing holds a device or an access across a page fault.
+ */
+static int iommufd_object_remove(struct iommufd_ctx *ictx,
+				 struct iommufd_object *obj,
+				 unsigned int holders, bool bounded)
 {
+	long left;
+
 	if (refcount_dec_and_test(&obj->refs))
-		return;
-	wait_event(ictx->destroy_wait, !refcount_read(&obj->refs));
+		goto destroy;
+	if (!bounded) {
+		wait_event(ictx->destroy_wait, !refcount_read(&obj->refs));
+		goto destroy;
+	}
+	left = wait_event_killable_timeout(ictx->destroy_wait,
+					   !refcount_read(&obj->refs),
+					   IOMMUFD_DESTROY_WAIT);
+	/* The last ref may have gone just as the wait ended. */
+	if (left > 0 || !refcount_inc_not_zero(&obj->refs))
+		goto destroy;
+	refcount_set(&obj->users, 1 + holders);
+	iommufd_object_fill_slot(ictx, obj, obj);
+	return left ? -EINTR : -EBUSY;
+
+destroy:
+	iommufd_object_abort_and_destroy(ictx, obj);
+	return 0;
 }
 
 /**
@@ -248,10 +346,8 @@ static void iommufd_object_drain(struct iommufd_ctx *ictx,
 void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj)
 {
-	WARN_ON(!iommufd_object_unpublish(ictx, obj, 1));
-	iommufd_object_drain(ictx, obj);
-	iommufd_object_destroy(obj);
-	kfree(obj);
+	if (!WARN_ON(!iommufd_object_unpublish(ictx, obj, 1)))
+		iommufd_object_remove(ictx, obj, 1, false);
 }
 
 /**
@@ -297,9 +393,7 @@ bool iommufd_object_destroy_if_last(struct iommufd_ctx *ictx,
 {
 	if (!iommufd_object_unpublish(ictx, obj, 1))
 		return false;
-	iommufd_object_drain(ictx, obj);
-	iommufd_object_destroy(obj);
-	kfree(obj);
+	iommufd_object_remove(ictx, obj, 1, false);
 	return true;
 }
 
@@ -339,17 +433,12 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	obj = xa_load(&ictx->objects, cmd->id);
 	if (!obj)
 		rc = -ENOENT;
-	else if (!refcount_dec_if_one(&obj->users))
+	else if (!__iommufd_object_unpublish(ictx, obj, 0))
 		rc = -EBUSY;
-	else
-		__xa_erase(&ictx->objects, obj->id);
 	xa_unlock(&ictx->objects);
 	if (rc)
 		return rc;
-	iommufd_object_drain(ictx, obj);
-	iommufd_object_destroy(obj);
-	kfree(obj);
-	return 0;
+	return iommufd_object_remove(ictx, obj, 0, true);
 }
 
 /**
@@ -557,9 +646,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 		xa_for_each(&ictx->objects, index, obj) {
 			if (!iommufd_object_unpublish(ictx, obj, 0))
 				continue;
-			iommufd_object_drain(ictx, obj);
-			iommufd_object_destroy(obj);
-			kfree(obj);
+			iommufd_object_remove(ictx, obj, 0, false);
 			progress = true;
 		}
 	}
@@ -586,6 +673,7 @@ static const struct file_operations iommufd_fops = {
  *
  * Takes a reference on @file, dropped by iommufd_ctx_put().
  *
+ * Context: any context.
  * Return: the context, or ERR_PTR(-EBADFD) if @file is not /dev/iommu.
  */
 struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
@@ -600,6 +688,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
 /**
  * iommufd_ctx_put - drop the reference iommufd_ctx_from_file() took
  * @ictx: the context
+ *
+ * Context: process context; the last put closes the file.
  */
 void iommufd_ctx_put(struct iommufd_ctx *ictx)
 {

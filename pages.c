@@ -140,10 +140,10 @@ static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
 
 	work->area = area;
 	work->capacity = capacity;
-	pfns = kmalloc_array(capacity, sizeof(*pfns), GFP_KERNEL);
-	npfns = kmalloc_array(capacity, sizeof(*npfns), GFP_KERNEL);
+	pfns = kmalloc_array(capacity, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	npfns = kmalloc_array(capacity, sizeof(*npfns), GFP_KERNEL_ACCOUNT);
 	work->upages = kmalloc_array(capacity, sizeof(*work->upages),
-				     GFP_KERNEL);
+				     GFP_KERNEL_ACCOUNT);
 	if (!pfns || !npfns || !work->upages) {
 		kfree(pfns);
 		kfree(npfns);
@@ -205,23 +205,28 @@ static unsigned long iopt_read_pfn(struct iopt_area *area,
 	return PHYS_PFN(phys);
 }
 
-/* Map [iova, iova + length) to phys, page by page if large pages are off. */
+/*
+ * Map [iova, iova + length) to phys, page by page if large pages are off.
+ * Every IOPTE is cache coherent (IOMMU_CACHE): without it some page-table
+ * formats (io-pgtable-arm) make non-snooping entries, and DMA then misses
+ * what the CPU caches hold.
+ */
 static int iopt_map_range(struct iopt_area *area, struct iommu_domain *domain,
 			  unsigned long iova, phys_addr_t phys,
 			  unsigned long length)
 {
+	int prot = area->iommu_prot | IOMMU_CACHE;
 	unsigned long done = 0;
 	int rc;
 
 	if (!area->iopt->disable_large_pages)
-		return iommu_map(domain, iova, phys, length, area->iommu_prot);
+		return iommu_map(domain, iova, phys, length, prot);
 
 	while (done != length) {
 		unsigned long chunk = min(length - done,
 					  PAGE_SIZE - offset_in_page(iova + done));
 
-		rc = iommu_map(domain, iova + done, phys + done, chunk,
-			       area->iommu_prot);
+		rc = iommu_map(domain, iova + done, phys + done, chunk, prot);
 		if (rc) {
 			if (done)
 				iommu_unmap(domain, iova, done);
@@ -929,8 +934,14 @@ static int iopt_access_take_held(struct iopt_pages *pages, unsigned long first,
  *
  * Pages a domain or another access holds already are not pinned again.
  *
- * Return: 0; -EPERM to write memory mapped read-only; -EFAULT or -ENOMEM
- * from pinning. On failure nothing is left pinned.
+ * The area's own permissions count, not only the memory's: a read-only
+ * COPY of a writable mapping can't be written through, and a write-only
+ * mapping can't be read.
+ *
+ * Context: the area's io_pagetable rwsem held; takes the pages mutex.
+ * Return: 0; -EPERM to write where the area or its memory is read-only, or
+ * to read where the area is write-only; -EFAULT or -ENOMEM from pinning.
+ * On failure nothing is left pinned.
  */
 int iopt_area_add_access(struct iopt_area *area, unsigned long first,
 			 unsigned long last, struct page **out_pages,
@@ -943,6 +954,9 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long first,
 	struct iopt_span aspan;
 	int rc = 0;
 
+	lockdep_assert_held(&area->iopt->rwsem);
+	if (!(area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ)))
+		return -EPERM;
 	if (write && !pages->writable)
 		return -EPERM;
 	mutex_lock(&pages->mutex);
@@ -1007,12 +1021,15 @@ out_unlock:
  * @area: the area, its io_pagetable locked
  * @first: first page index, as given to iopt_area_add_access()
  * @last: last page index, as given to iopt_area_add_access()
+ *
+ * Context: the area's io_pagetable rwsem held; takes the pages mutex.
  */
 void iopt_area_remove_access(struct iopt_area *area, unsigned long first,
 			     unsigned long last)
 {
 	struct iopt_pages_access *range;
 
+	lockdep_assert_held(&area->iopt->rwsem);
 	mutex_lock(&area->pages->mutex);
 	range = iopt_find_access(area->pages, first, last);
 	/* The last user of the range takes it out and lets the pages go. */

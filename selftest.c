@@ -12,6 +12,13 @@
  * adds an iommu class device for sysfs, and probes each mock device
  * explicitly with iommu_probe_device(). It works beside any real IOMMU.
  *
+ * A second mock IOMMU driver, on a second bus ("iommufd_mock_late"), serves
+ * MOCK_FLAGS_DEVICE_LATE_IOMMU devices. Its domains are like arm-smmu-v3's
+ * in 6.1: they have no aperture or page sizes until the first device
+ * attaches, and refuse to map before; and being another driver's, they
+ * must never be attached to a device of the first driver, nor the other
+ * way round.
+ *
  * A mock domain keeps its IOPTEs in an xarray, one entry per
  * MOCK_IOPTE_SIZE (2 KiB, half a CPU page, to exercise sub-page alignment)
  * slot of IOVA; a 2 MiB IOPTE fills all its slots and is marked huge. The
@@ -50,6 +57,7 @@
 #define MOCK_IOPTE_READ BIT_ULL(58)
 #define MOCK_IOPTE_WRITE BIT_ULL(59)
 #define MOCK_IOPTE_HUGE BIT_ULL(60)
+#define MOCK_IOPTE_CACHE BIT_ULL(61)
 #define MOCK_IOPTE_ADDR (BIT_ULL(58) - 1)
 
 static_assert(MOCK_IOPTE_SIZE == 1UL << MOCK_IOPTE_SHIFT);
@@ -74,6 +82,8 @@ struct mock_domain {
 	struct iommu_domain domain;
 	struct xarray ioptes;
 	bool enforce_coherency;
+	/* has its geometry: from the start, or since its first attach */
+	bool finalised;
 };
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
@@ -113,7 +123,9 @@ static DEFINE_XARRAY(mock_groups);
 static DEFINE_MUTEX(mock_groups_lock);
 static DEFINE_IDA(mock_dev_ida);
 static struct iommu_device mock_iommu;
+static struct iommu_device mock_late_iommu;
 static const struct iommu_domain_ops mock_domain_ops;
+static const struct iommu_domain_ops mock_late_domain_ops;
 
 /*
  * Like the platform and PCI buses, claim the group's default domain for a
@@ -138,6 +150,11 @@ static struct bus_type iommufd_mock_bus = {
 	.dma_cleanup = mock_bus_dma_cleanup,
 };
 
+/* the bus of the second mock IOMMU driver; no kernel drivers there */
+static struct bus_type iommufd_mock_late_bus = {
+	.name = "iommufd_mock_late",
+};
+
 static int mock_kdriver_probe(struct device *dev)
 {
 	return 0;
@@ -149,20 +166,47 @@ static struct device_driver mock_kdriver = {
 	.probe = mock_kdriver_probe,
 };
 
-static struct iommu_domain *mock_domain_alloc(unsigned int type)
+/* Give a mock domain its aperture and page sizes. */
+static void mock_domain_finalise(struct mock_domain *md)
+{
+	md->domain.geometry.aperture_start = MOCK_APERTURE_START;
+	md->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	md->domain.geometry.force_aperture = true;
+	md->domain.pgsize_bitmap = MOCK_IOPTE_SIZE | MOCK_IOPTE_HUGE_SIZE;
+	md->finalised = true;
+}
+
+static struct mock_domain *mock_domain_new(unsigned int type)
 {
 	struct mock_domain *md;
 
 	/* No DMA-API default domain: mock devices do no DMA of their own. */
 	if (type != IOMMU_DOMAIN_UNMANAGED)
 		return NULL;
-	md = kzalloc(sizeof(*md), GFP_KERNEL);
+	md = kzalloc(sizeof(*md), GFP_KERNEL_ACCOUNT);
+	if (md)
+		xa_init(&md->ioptes);
+	return md;
+}
+
+static struct iommu_domain *mock_domain_alloc(unsigned int type)
+{
+	struct mock_domain *md = mock_domain_new(type);
+
 	if (!md)
 		return NULL;
-	xa_init(&md->ioptes);
-	md->domain.geometry.aperture_start = MOCK_APERTURE_START;
-	md->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
-	md->domain.geometry.force_aperture = true;
+	mock_domain_finalise(md);
+	return &md->domain;
+}
+
+/* A domain of the second driver: no geometry until its first attach. */
+static struct iommu_domain *mock_late_domain_alloc(unsigned int type)
+{
+	struct mock_domain *md = mock_domain_new(type);
+
+	if (!md)
+		return NULL;
+	md->domain.ops = &mock_late_domain_ops;
 	return &md->domain;
 }
 
@@ -187,6 +231,16 @@ static int mock_domain_attach_dev(struct iommu_domain *domain,
 	    to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
 		return -EINVAL;
 	return 0;
+}
+
+static int mock_late_domain_attach_dev(struct iommu_domain *domain,
+				       struct device *dev)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+
+	if (!md->finalised)
+		mock_domain_finalise(md);
+	return mock_domain_attach_dev(domain, dev);
 }
 
 static bool mock_domain_enforce_coherency(struct iommu_domain *domain)
@@ -214,10 +268,15 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	u64 flags = 0;
 	size_t page;
 
+	/* As arm-smmu-v3 in 6.1: no page table before the first attach */
+	if (!md->finalised)
+		return -ENODEV;
 	if (prot & IOMMU_READ)
 		flags |= MOCK_IOPTE_READ;
 	if (prot & IOMMU_WRITE)
 		flags |= MOCK_IOPTE_WRITE;
+	if (prot & IOMMU_CACHE)
+		flags |= MOCK_IOPTE_CACHE;
 	if (pgsize == MOCK_IOPTE_HUGE_SIZE)
 		flags |= MOCK_IOPTE_HUGE;
 
@@ -294,18 +353,38 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.free = mock_domain_free,
 };
 
+/* The second driver's: the same page table, finalised at attach. */
+static const struct iommu_domain_ops mock_late_domain_ops = {
+	.attach_dev = mock_late_domain_attach_dev,
+	.detach_dev = mock_domain_detach_dev,
+	.map_pages = mock_domain_map_pages,
+	.unmap_pages = mock_domain_unmap_pages,
+	.iova_to_phys = mock_domain_iova_to_phys,
+	.enforce_cache_coherency = mock_domain_enforce_coherency,
+	.free = mock_domain_free,
+};
+
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
-	if (dev->bus != &iommufd_mock_bus)
-		return ERR_PTR(-ENODEV);
-	return &mock_iommu;
+	if (dev->bus == &iommufd_mock_bus)
+		return &mock_iommu;
+	if (dev->bus == &iommufd_mock_late_bus)
+		return &mock_late_iommu;
+	return ERR_PTR(-ENODEV);
 }
 
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
-	if (cap == IOMMU_CAP_CACHE_COHERENCY)
-		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_COHERENCY);
-	return false;
+	u32 flags = to_mock_dev(dev)->flags;
+
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+		return !(flags & MOCK_FLAGS_DEVICE_NO_COHERENCY);
+	case IOMMU_CAP_INTR_REMAP:
+		return !(flags & MOCK_FLAGS_DEVICE_UNSAFE_MSI);
+	default:
+		return false;
+	}
 }
 
 static struct iommu_group *mock_device_group(struct device *dev)
@@ -321,7 +400,7 @@ static struct iommu_group *mock_device_group(struct device *dev)
 	mutex_lock(&mock_groups_lock);
 	mgroup = xa_load(&mock_groups, mdev->group_key);
 	if (!mgroup) {
-		mgroup = kzalloc(sizeof(*mgroup), GFP_KERNEL);
+		mgroup = kzalloc(sizeof(*mgroup), GFP_KERNEL_ACCOUNT);
 		if (!mgroup) {
 			group = ERR_PTR(-ENOMEM);
 			goto out_unlock;
@@ -389,6 +468,21 @@ static const struct iommu_ops mock_ops = {
 	.default_domain_ops = &mock_domain_ops,
 };
 
+/*
+ * The second driver. Like arm-smmu-v3 it claims every page size until a
+ * domain is finalised; its domains say otherwise from their first attach.
+ */
+static const struct iommu_ops mock_late_ops = {
+	.owner = THIS_MODULE,
+	.pgsize_bitmap = ~0UL,
+	.capable = mock_capable,
+	.domain_alloc = mock_late_domain_alloc,
+	.probe_device = mock_probe_device,
+	.device_group = mock_device_group,
+	.get_resv_regions = mock_get_resv_regions,
+	.default_domain_ops = &mock_late_domain_ops,
+};
+
 /**
  * iommufd_selftest_is_mock_dev - is this a device of the mock IOMMU
  * @dev: a device
@@ -397,7 +491,8 @@ static const struct iommu_ops mock_ops = {
  */
 bool iommufd_selftest_is_mock_dev(struct device *dev)
 {
-	return dev->bus == &iommufd_mock_bus;
+	return dev->bus == &iommufd_mock_bus ||
+	       dev->bus == &iommufd_mock_late_bus;
 }
 
 /**
@@ -435,7 +530,7 @@ static struct mock_dev *mock_dev_create(u32 flags, u32 group_key,
 	struct mock_dev *mdev;
 	int rc;
 
-	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
 	if (!mdev)
 		return ERR_PTR(-ENOMEM);
 	mdev->flags = flags;
@@ -449,7 +544,8 @@ static struct mock_dev *mock_dev_create(u32 flags, u32 group_key,
 	}
 	device_initialize(&mdev->dev);
 	mdev->dev.release = mock_dev_release;
-	mdev->dev.bus = &iommufd_mock_bus;
+	mdev->dev.bus = flags & MOCK_FLAGS_DEVICE_LATE_IOMMU ?
+			&iommufd_mock_late_bus : &iommufd_mock_bus;
 	rc = dev_set_name(&mdev->dev, "iommufd_mock%d", mdev->id);
 	if (rc)
 		goto err_put;
@@ -514,7 +610,8 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 #define MOCK_FLAGS_DEVICE_ALL                                                  \
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |            \
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |             \
-	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
+	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |      \
+	 MOCK_FLAGS_DEVICE_UNSAFE_MSI)
 
 /* A new selftest object with a bound mock device, not yet published. */
 static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,
@@ -525,6 +622,9 @@ static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,
 	int rc;
 
 	if (flags & ~MOCK_FLAGS_DEVICE_ALL)
+		return ERR_PTR(-EINVAL);
+	/* A group's devices are all behind one IOMMU. */
+	if (group_key && flags & MOCK_FLAGS_DEVICE_LATE_IOMMU)
 		return ERR_PTR(-EINVAL);
 	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
 	if (IS_ERR(sobj))
@@ -858,13 +958,16 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 
 	if (cmd->access_pages.flags & ~MOCK_FLAGS_ACCESS_WRITE)
 		return -EOPNOTSUPP;
-	if (!length || (iova | length) & ~PAGE_MASK)
+	/* The page array is sized by userspace: keep it small. */
+	if (!length || (iova | length) & ~PAGE_MASK ||
+	    length > MOCK_ACCESS_PAGES_MAX)
 		return -EINVAL;
 	staccess = iommufd_test_get_access(cmd->id, &f);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
 	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
-	pages = kvcalloc(length >> PAGE_SHIFT, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(length >> PAGE_SHIFT, sizeof(*pages),
+			 GFP_KERNEL_ACCOUNT);
 	if (!item || !pages) {
 		rc = -ENOMEM;
 		goto out_free;
@@ -997,7 +1100,8 @@ iommufd_get_mock_hwpt(struct iommufd_ucmd *ucmd, u32 id)
 
 	if (IS_ERR(hwpt))
 		return hwpt;
-	if (hwpt->domain->ops != &mock_domain_ops) {
+	if (hwpt->domain->ops != &mock_domain_ops &&
+	    hwpt->domain->ops != &mock_late_domain_ops) {
 		iommufd_put_object(ucmd->ictx, &hwpt->obj);
 		return ERR_PTR(-EINVAL);
 	}
@@ -1148,7 +1252,8 @@ static int iommufd_test_md_iopte(struct iommufd_ucmd *ucmd,
 	cmd->iopte.out_size = value & MOCK_IOPTE_HUGE ? MOCK_IOPTE_HUGE_SIZE :
 							MOCK_IOPTE_SIZE;
 	cmd->iopte.out_prot = (value & MOCK_IOPTE_READ ? IOMMU_READ : 0) |
-			      (value & MOCK_IOPTE_WRITE ? IOMMU_WRITE : 0);
+			      (value & MOCK_IOPTE_WRITE ? IOMMU_WRITE : 0) |
+			      (value & MOCK_IOPTE_CACHE ? IOMMU_CACHE : 0);
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_put:
 	iommufd_put_object(ucmd->ictx, &hwpt->obj);
@@ -1210,8 +1315,36 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	}
 }
 
+/* A mock IOMMU driver on its own bus, with its iommu class device. */
+static int __init mock_iommu_register(struct bus_type *bus,
+				      struct iommu_device *iommu,
+				      const struct iommu_ops *ops)
+{
+	int rc;
+
+	rc = bus_register(bus);
+	if (rc)
+		return rc;
+	rc = iommu_device_sysfs_add(iommu, NULL, NULL, "%s", bus->name);
+	if (rc) {
+		bus_unregister(bus);
+		return rc;
+	}
+	iommu->ops = ops;
+	bus->iommu_ops = ops;
+	return 0;
+}
+
+static void mock_iommu_unregister(struct bus_type *bus,
+				  struct iommu_device *iommu)
+{
+	bus->iommu_ops = NULL;
+	iommu_device_sysfs_remove(iommu);
+	bus_unregister(bus);
+}
+
 /**
- * iommufd_test_init - register the mock bus and IOMMU
+ * iommufd_test_init - register the mock buses and IOMMUs
  *
  * Return: 0 or a negative errno.
  */
@@ -1219,35 +1352,31 @@ int __init iommufd_test_init(void)
 {
 	int rc;
 
-	rc = bus_register(&iommufd_mock_bus);
+	rc = mock_iommu_register(&iommufd_mock_bus, &mock_iommu, &mock_ops);
 	if (rc)
 		return rc;
-	rc = iommu_device_sysfs_add(&mock_iommu, NULL, NULL, "%s",
-				    "iommufd_mock");
+	rc = mock_iommu_register(&iommufd_mock_late_bus, &mock_late_iommu,
+				 &mock_late_ops);
 	if (rc)
-		goto err_bus;
-	mock_iommu.ops = &mock_ops;
-	iommufd_mock_bus.iommu_ops = &mock_ops;
+		goto err_first;
 	rc = driver_register(&mock_kdriver);
 	if (rc)
-		goto err_sysfs;
+		goto err_late;
 	return 0;
 
-err_sysfs:
-	iommufd_mock_bus.iommu_ops = NULL;
-	iommu_device_sysfs_remove(&mock_iommu);
-err_bus:
-	bus_unregister(&iommufd_mock_bus);
+err_late:
+	mock_iommu_unregister(&iommufd_mock_late_bus, &mock_late_iommu);
+err_first:
+	mock_iommu_unregister(&iommufd_mock_bus, &mock_iommu);
 	return rc;
 }
 
 /**
- * iommufd_test_exit - unregister the mock bus and IOMMU
+ * iommufd_test_exit - unregister the mock buses and IOMMUs
  */
 void iommufd_test_exit(void)
 {
 	driver_unregister(&mock_kdriver);
-	iommufd_mock_bus.iommu_ops = NULL;
-	iommu_device_sysfs_remove(&mock_iommu);
-	bus_unregister(&iommufd_mock_bus);
+	mock_iommu_unregister(&iommufd_mock_late_bus, &mock_late_iommu);
+	mock_iommu_unregister(&iommufd_mock_bus, &mock_iommu);
 }

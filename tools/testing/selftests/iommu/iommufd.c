@@ -16,9 +16,8 @@
 
 #include <linux/iommufd.h>
 
-#include "../kselftest_harness.h"
+#include "iommufd_utils.h"
 
-#define IOMMU_DEV "/dev/iommu"
 #define MISC_MAJOR_NR 10
 
 /* Numbers that are not iommufd commands, and never will be. */

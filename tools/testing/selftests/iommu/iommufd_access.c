@@ -13,17 +13,6 @@
 
 #include "iommufd_utils.h"
 
-#define STATS(s) ASSERT_EQ(0, _get_stats(self->fd, s))
-
-/* the stats are those taken after setup (nothing mapped, nothing pinned) */
-#define BACK_TO_START()							\
-	do {								\
-		struct iommufd_stats __now;				\
-									\
-		STATS(&__now);						\
-		ASSERT_STATS_EQUAL(&self->start, &__now);		\
-	} while (0)
-
 /* map @npages pages of buf from page @pg at base + @pg pages, read-write */
 #define MAP_PAGES(pg, npages)						\
 	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas,			\
@@ -110,17 +99,9 @@ FIXTURE(access) {
 	struct iommufd_stats start;
 };
 
-FIXTURE_VARIANT(access) {
-	unsigned int domains;
-};
-
-FIXTURE_VARIANT_ADD(access, no_domain) {
-	.domains = 0,
-};
-
-FIXTURE_VARIANT_ADD(access, mock_domain) {
-	.domains = 1,
-};
+FIXTURE_DOMAINS(access);
+DOMAINS_VARIANT(access, no_domain, 0);
+DOMAINS_VARIANT(access, mock_domain, 1);
 
 FIXTURE_SETUP(access)
 {
@@ -420,6 +401,12 @@ TEST_F(access, pages_errnos)
 					PS + 1, VA(0), &id));
 	EXPECT_EQ(EINVAL, _access_pages(self->fd, self->access, 0, IOVA(0),
 					0, VA(0), &id));
+	/* its page array is sized by the length: bounded, before anything */
+	EXPECT_EQ(EINVAL, _access_pages(self->fd, self->access, 0, IOVA(0),
+					MOCK_ACCESS_PAGES_MAX + PS, VA(0),
+					&id));
+	EXPECT_EQ(EINVAL, _access_pages(self->fd, self->access, 0, IOVA(0),
+					1ULL << 46, VA(0), &id));
 	UNCHANGED(&st);
 
 	/* the range must be fully mapped */
@@ -842,6 +829,80 @@ TEST_F(access, rw_errnos)
 
 	free(saved);
 	munmap(data, 4 * PS);
+	END_ACCESS();
+}
+
+/*
+ * A software access may do only what the area allows, whatever the memory
+ * behind it allows: pages 16-19 are a read-only COPY of the writable
+ * mapping of pages 0-3, so they can't be written or pinned for writing,
+ * although the memory is writable; pages 8-9 are mapped write-only, so
+ * they can't be read or pinned for reading. Refusals are EPERM and leave
+ * the memory, the pins and the IOAS as they were.
+ */
+TEST_F(access, area_permissions_eperm)
+{
+	unsigned char *data, *saved;
+	struct ioas_state st;
+	unsigned int p;
+	__u32 id;
+	__u64 iova;
+
+	data = alloc_buffer(2 * PS, 6);
+	ASSERT_NE(NULL, data);
+	saved = malloc(4 * PS);
+	ASSERT_NE(NULL, saved);
+	MAP_PAGES(0, 4);
+	iova = IOVA(16);
+	ASSERT_EQ(0, _ioas_copy(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
+				IOMMU_IOAS_MAP_READABLE, self->ioas, &iova,
+				self->ioas, IOVA(0), 4 * PS));
+	iova = IOVA(8);
+	ASSERT_EQ(0, _ioas_map(self->fd, self->ioas,
+			       IOMMU_IOAS_MAP_FIXED_IOVA |
+			       IOMMU_IOAS_MAP_WRITEABLE, VA(8), 2 * PS, &iova));
+	CREATE_ACCESS(0);
+	SNAPSHOT(&st);
+	memcpy(saved, VA(0), 4 * PS);
+
+	for (p = 0; p < ARRAY_SIZE(rw_paths); p++) {
+		__u32 f = rw_paths[p];
+
+		EXPECT_EQ(EPERM, RW(IOVA(16), PS, data,
+				    f | MOCK_ACCESS_RW_WRITE));
+		EXPECT_EQ(EPERM, RW(IOVA(18) + 7, 3, data,
+				    f | MOCK_ACCESS_RW_WRITE));
+		EXPECT_EQ(EPERM, RW(IOVA(8), PS, data, f));
+		EXPECT_EQ(EPERM, RW(IOVA(9) + 100, 1, data, f));
+	}
+	EXPECT_EQ(EPERM, _access_pages(self->fd, self->access,
+				       MOCK_FLAGS_ACCESS_WRITE, IOVA(16),
+				       2 * PS, VA(0), &id));
+	EXPECT_EQ(EPERM, _access_pages(self->fd, self->access, 0, IOVA(8),
+				       2 * PS, VA(8), &id));
+	UNCHANGED(&st);
+	EXPECT_EQ(0, memcmp(saved, VA(0), 4 * PS));
+	REFS(0, 4, DOM_REFS);
+	REFS(8, 2, DOM_REFS);
+
+	/* what the areas do allow works */
+	ASSERT_EQ(0, RW(IOVA(17) + 5, PS, data, 0));
+	EXPECT_EQ(0, memcmp(data, VA(1) + 5, PS));
+	ASSERT_EQ(0, RW(IOVA(8) + 3, PS, data, MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(0, memcmp(data, VA(8) + 3, PS));
+	ASSERT_EQ(0, _access_pages(self->fd, self->access, 0, IOVA(16),
+				   2 * PS, VA(0), &id));
+	ASSERT_EQ(0, UNPIN(id));
+	ASSERT_EQ(0, _access_pages(self->fd, self->access,
+				   MOCK_FLAGS_ACCESS_WRITE, IOVA(8), 2 * PS,
+				   VA(8), &id));
+	ASSERT_EQ(0, UNPIN(id));
+	/* and the writable mapping of the same memory is writable */
+	ASSERT_EQ(0, RW(IOVA(0), PS, data, MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(0, memcmp(data, VA(0), PS));
+
+	free(saved);
+	munmap(data, 2 * PS);
 	END_ACCESS();
 }
 

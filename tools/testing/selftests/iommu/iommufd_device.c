@@ -11,6 +11,8 @@
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST (the mock IOMMU).
  */
+#include <sys/klog.h>
+
 #include "iommufd_utils.h"
 
 #define DEV_PAGES 32
@@ -35,7 +37,8 @@
 #define KNOWN_DEV_FLAGS							\
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |	\
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |	\
-	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
+	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |	\
+	 MOCK_FLAGS_DEVICE_UNSAFE_MSI)
 
 static const struct iommu_iova_range full_range = { 0, U64_MAX };
 static const struct iommu_iova_range aperture = {
@@ -128,15 +131,6 @@ static void __snap(struct __test_metadata *_metadata, int fd, __u32 ioas,
 	__snap(_metadata, self->fd, ioas, start, h0, h1, st)
 #define SAME(st, ioas) ASSERT_IOAS_UNCHANGED(self->fd, ioas, st)
 #define RANGES(ioas, exp, n, align) EXPECT_RANGES(self->fd, ioas, exp, n, align)
-
-/* the stats are those taken after setup (an empty IOAS, nothing pinned) */
-#define BACK_TO_START()							\
-	do {								\
-		struct iommufd_stats __now;				\
-									\
-		ASSERT_EQ(0, _get_stats(self->fd, &__now));		\
-		ASSERT_STATS_EQUAL(&self->start, &__now);		\
-	} while (0)
 
 /* map the first @length bytes of buf at base, in the fixture's IOAS */
 #define MAP_BASE(length)						\
@@ -281,7 +275,7 @@ TEST_F(dev, destroy_stdev_detaches)
 TEST_F(dev, mock_domain_flags)
 {
 	static const __u32 bad[] = {
-		1 << 2, 1 << 3, 1 << 23, 1 << 27, 1U << 31,
+		1 << 2, 1 << 3, 1 << 23, 1 << 29, 1U << 31,
 		~(__u32)KNOWN_DEV_FLAGS,
 		MOCK_FLAGS_DEVICE_NO_COHERENCY | 1 << 4,
 		MOCK_FLAGS_DEVICE_RESV | 1U << 30,
@@ -340,32 +334,36 @@ TEST_F(dev, mock_domain_flags)
 	END_CLEAN();
 }
 
+/*
+ * Every IOPTE is cache coherent, so a device whose IOMMU can't make such
+ * IOPTEs is refused at bind (EINVAL), with nothing left behind: not the
+ * device, not a HWPT, not a pin.
+ */
 TEST_F(dev, mock_domain_flags_no_coherency)
 {
-	__u32 stdev, hwpt, idev, stdev2, hwpt2;
+	__u32 stdev = 0, hwpt = 0, idev = 0;
+	struct ioas_state st;
+	int fd2;
 
 	MAP_BASE(4 * PS);
-	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
-					MOCK_FLAGS_DEVICE_NO_COHERENCY, &stdev,
-					&hwpt, &idev));
-	ATTACHED(stdev, hwpt, 0);
-	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
-				   4 * PS));
-	EXPECT_RANGES(self->fd, self->ioas, &aperture, 1, MOCK_GRAN);
-
-	/* a normal device beside it does enforce */
-	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev2, &hwpt2,
-				  NULL));
-	EXPECT_NE(hwpt, hwpt2);
-	ATTACHED(stdev2, hwpt2, 1);
-	ATTACHED(stdev, hwpt, 0);
-	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
-
-	ASSERT_EQ(0, _destroy(self->fd, stdev));
-	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
-	ASSERT_EQ(0, _destroy(self->fd, stdev2));
-	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt2));
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	EXPECT_EQ(EINVAL, _mock_domain_flags(self->fd, self->ioas,
+					     MOCK_FLAGS_DEVICE_NO_COHERENCY,
+					     &stdev, &hwpt, &idev));
+	EXPECT_EQ(EINVAL, _mock_group_device(self->fd, 0,
+					     MOCK_FLAGS_DEVICE_NO_COHERENCY,
+					     &stdev, &idev));
+	EXPECT_EQ(EINVAL, _mock_group_device(self->fd, 77,
+					     MOCK_FLAGS_DEVICE_NO_COHERENCY,
+					     &stdev, &idev));
+	SAME(&st, self->ioas);
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	/* the refused group 77 was not claimed: another file can have it */
+	fd2 = iommufd_open();
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(0, _mock_group_device(fd2, 77, 0, NULL, NULL));
+	close(fd2);
+	END_CLEAN();
 }
 
 /*
@@ -627,10 +625,10 @@ TEST_F(dev, auto_domain_reuse)
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d1, NULL));
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &d2, NULL));
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
-					MOCK_FLAGS_DEVICE_NO_COHERENCY, &n1,
+					MOCK_FLAGS_DEVICE_ENFORCE_FAILS, &n1,
 					NULL));
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
-					MOCK_FLAGS_DEVICE_NO_COHERENCY, &n2,
+					MOCK_FLAGS_DEVICE_ENFORCE_FAILS, &n2,
 					NULL));
 	/* key 0: a group each */
 	EXPECT_NE(GROUP_OF(d1), GROUP_OF(d2));
@@ -644,7 +642,7 @@ TEST_F(dev, auto_domain_reuse)
 	EXPECT_EQ(h1, out);
 	ATTACHED(d2, h1, 1);
 
-	/* a device that can't enforce coherency needs a HWPT that doesn't */
+	/* a device refused by enforcing HWPTs needs one that doesn't */
 	ASSERT_EQ(0, _device_attach(self->fd, n1, self->ioas, &h2));
 	EXPECT_NE(h1, h2);
 	EXPECT_NE(0, h2);
@@ -984,11 +982,12 @@ TEST_F(dev, coherency)
 	ATTACHED(stdev, user, 1);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &s2, &hwpt, NULL));
 	ATTACHED(s2, hwpt, 1);
+	/* its IOMMU claims coherency, but refuses enforcing domains for it */
 	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
-					MOCK_FLAGS_DEVICE_NO_COHERENCY, &ns,
+					MOCK_FLAGS_DEVICE_ENFORCE_FAILS, &ns,
 					&ni));
 
-	/* a device that can't enforce stays out of both */
+	/* such a device stays out of enforcing HWPTs */
 	SNAP(&st, self->ioas, self->base, hwpt, user);
 	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, user, &out));
 	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, hwpt, &out));
@@ -1016,16 +1015,17 @@ TEST_F(dev, coherency)
 	ATTACHED(ns, auto_nc, 0);
 	ATTACHED(stdev, user, 1);
 
-	/* a HWPT allocated for it doesn't enforce, and takes it */
+	/* a HWPT allocated for it asks to enforce too, and refuses it */
 	ASSERT_EQ(0, _hwpt_alloc(self->fd, ni, self->ioas, &nc_user));
-	ASSERT_EQ(0, _device_attach(self->fd, ns, nc_user, &out));
-	EXPECT_EQ(nc_user, out);
-	ATTACHED(ns, nc_user, 0);
-	EXPECT_EQ(ENOENT, _destroy(self->fd, auto_nc));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, nc_user, &out));
+	ATTACHED(ns, auto_nc, 0);
+	/* a device that can enforce takes it, and it enforces */
+	ASSERT_EQ(0, _device_attach(self->fd, s2, nc_user, &out));
+	ATTACHED(s2, nc_user, 1);
 
-	/* MOCK_DOMAIN_FLAGS with NO_COHERENCY: the same rules */
+	/* MOCK_DOMAIN_FLAGS with ENFORCE_FAILS: the same rules */
 	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
-					MOCK_FLAGS_DEVICE_NO_COHERENCY, &ms,
+					MOCK_FLAGS_DEVICE_ENFORCE_FAILS, &ms,
 					&mh, NULL));
 	ATTACHED(ms, mh, 0);
 	SNAP(&st, self->ioas, self->base, mh, user);
@@ -1033,19 +1033,253 @@ TEST_F(dev, coherency)
 	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, ms, user, &out));
 	SAME(&st, self->ioas);
 	ATTACHED(ms, mh, 0);
-	ASSERT_EQ(0, _mock_domain_replace(self->fd, ms, nc_user, &out));
-	EXPECT_EQ(nc_user, out);
-	ATTACHED(ms, nc_user, 0);
+	ASSERT_EQ(0, _mock_domain_replace(self->fd, ms, auto_nc, &out));
+	EXPECT_EQ(auto_nc, out);
+	ATTACHED(ms, auto_nc, 0);
 	EXPECT_EQ(ENOENT, _destroy(self->fd, mh));
 
 	ASSERT_EQ(0, _destroy(self->fd, ms));
 	ASSERT_EQ(0, _destroy(self->fd, ns));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, auto_nc));
 	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, s2));
 	EXPECT_EQ(0, _destroy(self->fd, nc_user));
 	EXPECT_EQ(0, _destroy(self->fd, user));
-	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
-	ASSERT_EQ(0, _destroy(self->fd, s2));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	END_CLEAN();
+}
+
+/* ---- what bind and attach refuse ---- */
+
+#define UNSAFE_PARAM "/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+
+/* 'Y' or 'N' from the parameter, 0 if it can't be read */
+static char read_param(const char *path)
+{
+	char c = 0;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c;
+}
+
+static int write_param(const char *path, char c)
+{
+	int fd = open(path, O_WRONLY);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, &c, 1) == 1 ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* does the kernel log contain @what */
+static bool kernel_log_has(const char *what)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	bool found = false;
+	char *buf;
+
+	if (len <= 0)
+		return false;
+	buf = calloc(1, len + 1);
+	if (!buf)
+		return false;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len > 0)
+		found = strstr(buf, what);
+	free(buf);
+	return found;
+}
+
+/*
+ * A device whose MSIs the platform can't isolate (no interrupt remapping)
+ * could raise other devices' interrupts by DMA: bind refuses it with EPERM,
+ * and says once which module parameter would allow it; with the parameter
+ * set it binds. The check is the group's: a device joining a group that
+ * has such a device is refused too.
+ */
+TEST_F(dev, unsafe_msi_eperm)
+{
+	const __u32 key = 31;
+	__u32 stdev, hwpt = 0, d1, d2;
+	struct ioas_state st;
+	char saved;
+
+	saved = read_param(UNSAFE_PARAM);
+	ASSERT_TRUE(saved == 'Y' || saved == 'N');
+	ASSERT_EQ(0, write_param(UNSAFE_PARAM, 'N'));
+	MAP_BASE(4 * PS);
+	SNAP(&st, self->ioas, self->base, 0, 0);
+	EXPECT_EQ(EPERM, _mock_domain_flags(self->fd, self->ioas,
+					    MOCK_FLAGS_DEVICE_UNSAFE_MSI,
+					    &stdev, &hwpt, NULL));
+	EXPECT_EQ(EPERM, _mock_group_device(self->fd, 0,
+					    MOCK_FLAGS_DEVICE_UNSAFE_MSI,
+					    &stdev, NULL));
+	SAME(&st, self->ioas);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	EXPECT_TRUE(kernel_log_has("allow_unsafe_interrupts"));
+
+	/* a safe device in the group first: the unsafe one still can't join */
+	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &d1, NULL));
+	EXPECT_EQ(EPERM, _mock_group_device(self->fd, key,
+					    MOCK_FLAGS_DEVICE_UNSAFE_MSI,
+					    &d2, NULL));
+	/* the refused device left the group: a safe one can join */
+	ASSERT_EQ(0, _mock_group_device(self->fd, key, 0, &d2, NULL));
+	EXPECT_EQ(GROUP_OF(d1), GROUP_OF(d2));
+	ASSERT_EQ(0, _destroy(self->fd, d2));
+	ASSERT_EQ(0, _destroy(self->fd, d1));
+
+	/* the administrator may allow it */
+	ASSERT_EQ(0, write_param(UNSAFE_PARAM, 'Y'));
+	stdev = 0;
+	EXPECT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_UNSAFE_MSI, &stdev,
+					&hwpt, NULL));
+	ASSERT_EQ(0, write_param(UNSAFE_PARAM, saved));
+	ASSERT_NE(0, stdev);
+	ATTACHED(stdev, hwpt, 1);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	END_CLEAN();
+}
+
+/*
+ * Devices of two IOMMU drivers (the mock's two) on one IOAS get a HWPT of
+ * their own driver each: a domain is never attached to a device of another
+ * driver (EINVAL), whether given as a HWPT or found by automatic attach,
+ * and nothing changes on the refusal.
+ */
+TEST_F(dev, other_iommu_driver_einval)
+{
+	__u32 a, ha, ia, b, hb, ib, c, hc, d, hd, ua, ub, out;
+	struct ioas_state st;
+
+	MAP_BASE(4 * PS);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &a, &ha, &ia));
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_LATE_IOMMU, &b, &hb,
+					&ib));
+	EXPECT_NE(ha, hb);
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, ia, self->ioas, &ua));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, ib, self->ioas, &ub));
+
+	SNAP(&st, self->ioas, self->base, ha, hb);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a, hb, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, a, ub, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, a, hb, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, b, ha, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, b, ua, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, b, ha, &out));
+	SAME(&st, self->ioas);
+	ATTACHED(a, ha, 1);
+	ATTACHED(b, hb, 1);
+
+	/* a device not attached yet is refused the same way */
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &c, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
+					MOCK_FLAGS_DEVICE_LATE_IOMMU, &d,
+					NULL));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, c, ub, &out));
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, d, ua, &out));
+	DETACHED(c);
+	DETACHED(d);
+
+	/* given the IOAS, each reuses the automatic HWPT of its own driver */
+	ASSERT_EQ(0, _device_attach(self->fd, c, self->ioas, &hc));
+	EXPECT_EQ(ha, hc);
+	ASSERT_EQ(0, _device_attach(self->fd, d, self->ioas, &hd));
+	EXPECT_EQ(hb, hd);
+	/* and the HWPTs of its own driver take it */
+	ASSERT_EQ(0, _device_attach(self->fd, c, ua, &out));
+	ASSERT_EQ(0, _device_attach(self->fd, d, ub, &out));
+	EXPECT_EQ(0, _md_check_map(self->fd, ub, self->base, self->buf,
+				   4 * PS));
+
+	ASSERT_EQ(0, _destroy(self->fd, c));
+	ASSERT_EQ(0, _destroy(self->fd, d));
+	ASSERT_EQ(0, _destroy(self->fd, a));
+	ASSERT_EQ(0, _destroy(self->fd, b));
+	ASSERT_EQ(0, _destroy(self->fd, ua));
+	ASSERT_EQ(0, _destroy(self->fd, ub));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	END_CLEAN();
+}
+
+/*
+ * The second mock driver finalises a domain (aperture, page sizes) only
+ * when the first device attaches, and refuses to map before, like 6.1's
+ * arm-smmu-v3. Attaching such a device to an IOAS that has mappings
+ * already works: the domain is attached empty, then filled, and the IOAS
+ * reports the domain's aperture. A HWPT_ALLOC for it joins the IOAS at its
+ * first attach; before, it changes nothing of the IOAS. Replacing into a
+ * new such domain works the same way.
+ */
+TEST_F(dev, late_iommu_attach_mapped)
+{
+	__u32 stdev, hwpt, idev, user, d, out, ioas2;
+	struct iommufd_stats s0, s1;
+
+	MAP_BASE(4 * PS);
+	RANGES(self->ioas, &full_range, 1, 1);
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_LATE_IOMMU, &stdev,
+					&hwpt, &idev));
+	ATTACHED(stdev, hwpt, 1);
+	RANGES(self->ioas, &aperture, 1, MOCK_GRAN);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	/* a HWPT for it on a second IOAS: nothing happens until an attach */
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, _map_fixed(self->fd, ioas2, self->buf + 4 * PS, 4 * PS,
+				self->base));
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, ioas2, &user));
+	ASSERT_EQ(0, _get_stats(self->fd, &s1));
+	EXPECT_EQ(s0.pinned_pages, s1.pinned_pages);
+	RANGES(ioas2, &full_range, 1, 1);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf + 4 * PS, 4 * PS, 0));
+
+	/* the first attach finalises, then fills it */
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
+					MOCK_FLAGS_DEVICE_LATE_IOMMU, &d,
+					NULL));
+	ASSERT_EQ(0, _device_attach(self->fd, d, user, &out));
+	EXPECT_EQ(user, out);
+	ATTACHED(d, user, 1);
+	RANGES(ioas2, &aperture, 1, MOCK_GRAN);
+	EXPECT_EQ(0, _md_check_map(self->fd, user, self->base,
+				   self->buf + 4 * PS, 4 * PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf + 4 * PS, 4 * PS, 1));
+
+	/* replace into a new automatic one of ioas2: attached, then filled */
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, ioas2, &out));
+	EXPECT_NE(hwpt, out);
+	EXPECT_NE(user, out);
+	EXPECT_EQ(0, _md_check_map(self->fd, out, self->base,
+				   self->buf + 4 * PS, 4 * PS));
+	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	/* the first IOAS has no domain left */
+	RANGES(self->ioas, &full_range, 1, 1);
+	RANGES(ioas2, &aperture, 1, MOCK_GRAN);
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, d));
+	ASSERT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 8 * PS, 0));
+	ASSERT_EQ(0, _destroy(self->fd, ioas2));
 	END_CLEAN();
 }
 
@@ -1370,7 +1604,7 @@ TEST_F(dev, group_other_file_ebusy)
 	ASSERT_EQ(0, _get_stats(fd2, &s0));
 	EXPECT_EQ(EBUSY, _mock_group_device(fd2, key, 0, &x, NULL));
 	EXPECT_EQ(EBUSY, _mock_group_device(fd2, key,
-					    MOCK_FLAGS_DEVICE_NO_COHERENCY,
+					    MOCK_FLAGS_DEVICE_NO_DIRTY,
 					    &x, NULL));
 	EXPECT_EQ(EBUSY, _mock_group_device(fd2, key, MOCK_FLAGS_DEVICE_RESV,
 					    &x, NULL));
@@ -1643,7 +1877,7 @@ TEST(close_releases_devices)
 				APERTURE_START));
 	ASSERT_EQ(0, _mock_domain(fd, ioas, NULL, NULL, &idev));
 	ASSERT_EQ(0, _mock_domain_flags(fd, ioas,
-					MOCK_FLAGS_DEVICE_NO_COHERENCY |
+					MOCK_FLAGS_DEVICE_ENFORCE_FAILS |
 					MOCK_FLAGS_DEVICE_RESV, NULL, NULL,
 					NULL));
 	ASSERT_EQ(0, _hwpt_alloc(fd, idev, ioas2, &user));

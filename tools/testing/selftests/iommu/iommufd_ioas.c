@@ -1019,21 +1019,10 @@ FIXTURE(ioas) {
 	__u64 align;		/* what IOVA_RANGES reports */
 };
 
-FIXTURE_VARIANT(ioas) {
-	unsigned int domains;
-};
-
-FIXTURE_VARIANT_ADD(ioas, no_domain) {
-	.domains = 0,
-};
-
-FIXTURE_VARIANT_ADD(ioas, mock_domain) {
-	.domains = 1,
-};
-
-FIXTURE_VARIANT_ADD(ioas, two_mock_domains) {
-	.domains = 2,
-};
+FIXTURE_DOMAINS(ioas);
+DOMAINS_VARIANT(ioas, no_domain, 0);
+DOMAINS_VARIANT(ioas, mock_domain, 1);
+DOMAINS_VARIANT(ioas, two_mock_domains, 2);
 
 FIXTURE_SETUP(ioas)
 {
@@ -1185,6 +1174,72 @@ TEST_F(ioas, allow_iovas_einval)
 					    1));
 	EXPECT_EQ(0, _add_reserved(self->fd, self->ioas, byte.start + 1, PS));
 	EXPECT_EQ(0, _add_reserved(self->fd, self->ioas, byte.start - PS, PS));
+}
+
+/*
+ * The array of ALLOW_IOVAS is as long as userspace says: the kernel must
+ * read it piecewise, never allocate for all of it at once. A count that
+ * would need 2 GiB (over INT_MAX: a WARN in kvmalloc) or just under, with
+ * a buffer of two valid ranges before an unmapped page, fails at the page
+ * with EFAULT and changes nothing. A long valid array is taken whole.
+ */
+TEST_F(ioas, allow_iovas_huge_count)
+{
+	static const __u32 counts[] = { 0x08000000, 0x07ffffff, 3 };
+	const __u64 b = self->base;
+	struct iommu_iova_range *ranges, *many;
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas,
+	};
+	const unsigned int nr_many = 4096;
+	struct ioas_state st;
+	long avail_kb;
+	unsigned int i;
+	char *two;
+
+	/* two ranges at the end of a page, the next page inaccessible */
+	two = mmap(NULL, 2 * PS, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, munmap(two + PS, PS));
+	ranges = (struct iommu_iova_range *)(two + PS) - 2;
+	ranges[0] = (struct iommu_iova_range){ b, b + PS - 1 };
+	ranges[1] = (struct iommu_iova_range){ b + 4 * PS, b + 5 * PS - 1 };
+	cmd.allowed_iovas = (uintptr_t)ranges;
+
+	SNAPSHOT(&st);
+	avail_kb = proc_key_val("/proc/meminfo", "MemAvailable");
+	for (i = 0; i < ARRAY_SIZE(counts); i++) {
+		cmd.num_iovas = counts[i];
+		EXPECT_EQ(-1, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd));
+		EXPECT_EQ(EFAULT, errno) {
+			TH_LOG("num_iovas %#x", counts[i]);
+		}
+	}
+	UNCHANGED(&st);
+	/* nothing of the refused lists is allowed: all of it can be reserved */
+	EXPECT_EQ(0, _add_reserved(self->fd, self->ioas, b, 8 * PS));
+	/* nor did any of it stay allocated (a loose bound: other users run) */
+	if (avail_kb > 0)
+		EXPECT_GT(64 * 1024, avail_kb - proc_key_val("/proc/meminfo",
+							     "MemAvailable"));
+
+	many = calloc(nr_many, sizeof(*many));
+	ASSERT_NE(NULL, many);
+	for (i = 0; i < nr_many; i++) {
+		many[i].start = b + 16 * PS + 2 * i * PS;
+		many[i].last = many[i].start + PS - 1;
+	}
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, many, nr_many));
+	/* the last one counts, the gaps between them are not allowed */
+	EXPECT_EQ(EADDRINUSE, _add_reserved(self->fd, self->ioas,
+					    many[nr_many - 1].start, 1));
+	EXPECT_EQ(0, _add_reserved(self->fd, self->ioas,
+				   many[nr_many - 1].start - PS, PS));
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, NULL, 0));
+	free(many);
+	munmap(two, PS);
 }
 
 TEST_F(ioas, allow_iovas_eaddrinuse)
@@ -1482,6 +1537,40 @@ TEST_F(ioas, map_invalid)
 				       &iova));
 	UNCHANGED(&st);
 	UNMAPPED(self->base, 2 * PS);
+}
+
+/*
+ * MAP and COPY must ask for READABLE or WRITEABLE or both. A mapping with
+ * neither is refused with EINVAL before anything is pinned: no domain
+ * could take it, and every later attach would fail on it.
+ */
+TEST_F(ioas, map_no_permission_einval)
+{
+	static const __u32 flags[] = { 0, IOMMU_IOAS_MAP_FIXED_IOVA };
+	const __u64 b = self->base;
+	struct ioas_state st;
+	__u32 stdev, hwpt;
+	unsigned int i;
+	__u64 iova;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS, b));
+	SNAPSHOT(&st);
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		iova = b + 8 * PS;
+		EXPECT_EQ(EINVAL, _ioas_map(self->fd, self->ioas, flags[i],
+					    self->buf + 4 * PS, 4 * PS, &iova));
+		iova = b + 8 * PS;
+		EXPECT_EQ(EINVAL, _ioas_copy(self->fd, flags[i], self->ioas,
+					     &iova, self->ioas, b, 4 * PS));
+	}
+	UNCHANGED(&st);
+	UNMAPPED(b + 8 * PS, 4 * PS);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf + 4 * PS, 4 * PS,
+				    0));
+	/* and a new domain still attaches to the IOAS */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, b, self->buf, 4 * PS));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
 }
 
 TEST_F(ioas, map_alignment)
@@ -2157,7 +2246,7 @@ TEST_F(ioas, md_iopte)
 		ASSERT_EQ(0, _md_iopte(self->fd, self->hwpt[i], b + 2 * PS,
 				       &pte));
 		EXPECT_EQ(MOCK_IOPTE_SIZE, pte.size);
-		EXPECT_EQ(MOCK_PROT_RW, pte.prot & MOCK_PROT_RW);
+		EXPECT_EQ(MOCK_PROT_RW | MOCK_PROT_CACHE, pte.prot);
 		if (pfn)
 			EXPECT_EQ(pfn, pte.phys / PS);
 		/* the second granule of the page */
@@ -2169,10 +2258,10 @@ TEST_F(ioas, md_iopte)
 
 		ASSERT_EQ(0, _md_iopte(self->fd, self->hwpt[i], b + 8 * PS,
 				       &pte));
-		EXPECT_EQ(MOCK_PROT_WRITE, pte.prot & MOCK_PROT_RW);
+		EXPECT_EQ(MOCK_PROT_WRITE | MOCK_PROT_CACHE, pte.prot);
 		ASSERT_EQ(0, _md_iopte(self->fd, self->hwpt[i], b + 10 * PS,
 				       &pte));
-		EXPECT_EQ(MOCK_PROT_READ, pte.prot & MOCK_PROT_RW);
+		EXPECT_EQ(MOCK_PROT_READ | MOCK_PROT_CACHE, pte.prot);
 
 		EXPECT_EQ(ENOENT, _md_iopte(self->fd, self->hwpt[i],
 					    b + 4 * PS, &pte));
@@ -2186,6 +2275,72 @@ TEST_F(ioas, md_iopte)
 		EXPECT_EQ(ENOENT, _md_iopte(self->fd, self->hwpt[i], b + 2 * PS,
 					    &pte));
 	}
+}
+
+/*
+ * Every IOPTE is cache coherent (IOMMU_CACHE), however it was made: by
+ * MAP into existing domains, by filling a domain attached later, by COPY,
+ * with large pages disabled, and in a 2 MiB IOPTE. Without it some page
+ * table formats (arm64's) make non-snooping entries.
+ */
+TEST_F(ioas, iopte_cache_coherent)
+{
+	const __u64 b = self->base;
+	struct mock_iopte pte;
+	__u32 hwpts[MAX_SNAPSHOT_HWPTS];
+	unsigned int n = 0, i;
+	__u32 stdev, ioas2;
+	__u64 iova, off;
+	void *huge;
+
+	for (i = 0; i < self->nr_hwpts; i++)
+		hwpts[n++] = self->hwpt[i];
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS, b));
+	iova = b + 8 * PS;
+	ASSERT_EQ(0, _ioas_copy(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
+				IOMMU_IOAS_MAP_READABLE, self->ioas, &iova,
+				self->ioas, b, 2 * PS));
+	/* a domain that joins after the mappings exist is filled */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpts[n++],
+				  NULL));
+	for (i = 0; i < n; i++) {
+		for (off = 0; off < 4 * PS; off += MOCK_GRAN) {
+			ASSERT_EQ(0, _md_iopte(self->fd, hwpts[i], b + off,
+					       &pte));
+			EXPECT_EQ(MOCK_PROT_RW | MOCK_PROT_CACHE, pte.prot);
+		}
+		ASSERT_EQ(0, _md_iopte(self->fd, hwpts[i], b + 9 * PS, &pte));
+		EXPECT_EQ(MOCK_PROT_READ | MOCK_PROT_CACHE, pte.prot);
+	}
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+
+	/* page by page, in an IOAS with large pages off */
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, _option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, ioas2, 0));
+	ASSERT_EQ(0, _mock_domain(self->fd, ioas2, &stdev, &hwpts[0], NULL));
+	ASSERT_EQ(0, _map_fixed(self->fd, ioas2, self->buf, 2 * PS, b));
+	ASSERT_EQ(0, _md_iopte(self->fd, hwpts[0], b + PS, &pte));
+	EXPECT_EQ(MOCK_PROT_RW | MOCK_PROT_CACHE, pte.prot);
+
+	/* and a 2 MiB IOPTE, where hugetlbfs has a page for us */
+	huge = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge != MAP_FAILED) {
+		memset(huge, 1, SZ_2M);
+		ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, huge, SZ_2M,
+					b + 2 * SZ_2M));
+		for (i = 0; i < self->nr_hwpts; i++) {
+			ASSERT_EQ(0, _md_iopte(self->fd, self->hwpt[i],
+					       b + 2 * SZ_2M + PS, &pte));
+			EXPECT_EQ(MOCK_IOPTE_HUGE_SIZE, pte.size);
+			EXPECT_EQ(MOCK_PROT_RW | MOCK_PROT_CACHE, pte.prot);
+		}
+		ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, b + 2 * SZ_2M,
+					 SZ_2M, NULL));
+		munmap(huge, SZ_2M);
+	}
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, ioas2));
 }
 
 TEST_HARNESS_MAIN

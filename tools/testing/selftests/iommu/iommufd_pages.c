@@ -16,8 +16,6 @@
 
 #include "iommufd_utils.h"
 
-#define STATS(s) ASSERT_EQ(0, _get_stats(self->fd, s))
-
 /* ====================================================================== */
 /* One IOAS with one or two mock domains */
 
@@ -35,17 +33,9 @@ FIXTURE(pages) {
 	struct iommufd_stats start;	/* after setup, nothing mapped */
 };
 
-FIXTURE_VARIANT(pages) {
-	unsigned int domains;
-};
-
-FIXTURE_VARIANT_ADD(pages, one_domain) {
-	.domains = 1,
-};
-
-FIXTURE_VARIANT_ADD(pages, two_domains) {
-	.domains = 2,
-};
+FIXTURE_DOMAINS(pages);
+DOMAINS_VARIANT(pages, one_domain, 1);
+DOMAINS_VARIANT(pages, two_domains, 2);
 
 FIXTURE_SETUP(pages)
 {
@@ -1273,21 +1263,10 @@ FIXTURE(alloc) {
 	struct alloc_model m;
 };
 
-FIXTURE_VARIANT(alloc) {
-	unsigned int domains;
-};
-
-FIXTURE_VARIANT_ADD(alloc, no_domain) {
-	.domains = 0,
-};
-
-FIXTURE_VARIANT_ADD(alloc, mock_domain) {
-	.domains = 1,
-};
-
-FIXTURE_VARIANT_ADD(alloc, two_mock_domains) {
-	.domains = 2,
-};
+FIXTURE_DOMAINS(alloc);
+DOMAINS_VARIANT(alloc, no_domain, 0);
+DOMAINS_VARIANT(alloc, mock_domain, 1);
+DOMAINS_VARIANT(alloc, two_mock_domains, 2);
 
 FIXTURE_SETUP(alloc)
 {
@@ -1478,7 +1457,7 @@ TEST_F(alloc, avoids_reserved)
 
 #define RACE_LOOPS 300
 
-TEST_F(pages, map_unmap_munmap_loop)
+TEST_F_TIMEOUT(pages, map_unmap_munmap_loop, LOOP_TEST_TIMEOUT)
 {
 	const size_t len = 2 * PS;
 	struct iommufd_stats st;

@@ -9,26 +9,31 @@
  *    HWPT, which must then be gone with its pins,
  *  - IOMMU_DESTROY of an IOAS against IOMMU_HWPT_ALLOC on it,
  *  - IOMMU_IOAS_UNMAP against ACCESS_PAGES / DESTROY_ACCESS_PAGES of a
- *    software access on the same IOVA.
+ *    software access on the same IOVA,
+ *  - two ACCESS_REPLACE_IOAS of one access to different IOASes, and one
+ *    against IOMMU_DESTROY of its target.
+ * And an ioctl stuck in a page fault (userfaultfd memory that nobody fills):
+ * IOMMU_DESTROY of its object gives up with EBUSY instead of waiting for it.
  * Each test runs a fixed number of rounds and never looks at timing; which
  * thread wins a round is up to the scheduler, the tests only check that
  * each round is consistent and that nothing is left pinned afterwards.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST, and root.
  */
+#include <poll.h>
 #include <pthread.h>
+#include <linux/userfaultfd.h>
 
 #include "iommufd_utils.h"
 
 /* rounds per test: enough to hit the windows, quick under TCG and KASAN */
 #define RACE_ROUNDS 200
 #define RACE_UNMAP_ROUNDS 300
-#define RACE_TIMEOUT 60
+/* a round takes well under 50 ms on an idle 2-core TCG guest with KASAN */
+#define RACE_TIMEOUT LOOP_TEST_TIMEOUT
 
 /* pages of memory mapped in the IOAS under test */
 #define RACE_PAGES 4
-
-#define STATS(s) ASSERT_EQ(0, _get_stats(self->fd, s))
 
 /* the counters an iommufd object's life shows: pins, pages, areas */
 #define EXPECT_OBJECT_STATS(a, b)					\
@@ -160,6 +165,12 @@ static int op_pin_unpin(struct race_op *op)
 		return rc;
 	op->rc2 = _destroy_access_pages(op->fd, op->access, op->out);
 	return 0;
+}
+
+/* ACCESS_REPLACE_IOAS of the access to IOAS @id2 */
+static int op_access_replace(struct race_op *op)
+{
+	return _access_replace_ioas(op->fd, op->access, op->id2);
 }
 
 /* DESTROY_ACCESS_PAGES of the item @id */
@@ -495,6 +506,257 @@ TEST_F_TIMEOUT(race, unmap_vs_access_pages, RACE_TIMEOUT)
 	TH_LOG("ACCESS_PAGES pinned in %u of %u rounds", pinned,
 	       RACE_UNMAP_ROUNDS / 2);
 	race_end(_metadata, self->fd, &before, NULL, 0);
+	CLOSE_ALL();
+}
+
+/*
+ * Two ACCESS_REPLACE_IOAS of one access at once, from IOAS A to B and to C.
+ * In any serial order both succeed and the access ends on one of B and C:
+ * that one is busy, the other can be destroyed at once, and once the
+ * access is back on A both can. An access left on the list of an IOAS
+ * whose user it does not hold would let that IOAS be destroyed under it.
+ * Then every round races a replace to a fresh IOAS against its DESTROY.
+ */
+TEST_F_TIMEOUT(race, access_replace_vs_replace, RACE_TIMEOUT)
+{
+	struct iommufd_stats before;
+	unsigned int i, on_b = 0, replaced = 0;
+
+	ASSERT_EQ(0, _create_access(self->fd, self->ioas, 0, &self->access));
+	STATS(&before);
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		struct race_op to_b = {
+			.fn = op_access_replace,
+			.fd = self->fd,
+			.access = self->access,
+		};
+		struct race_op to_c = to_b;
+		__u32 ioas_b, ioas_c, on, other;
+
+		ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas_b));
+		ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas_c));
+		to_b.id2 = ioas_b;
+		to_c.id2 = ioas_c;
+		ASSERT_EQ(0, race(&self->barrier, i, &to_b, &to_c));
+		ASSERT_EQ(0, to_b.rc) {
+			TH_LOG("round %u: replace to B %d", i, to_b.rc);
+		}
+		ASSERT_EQ(0, to_c.rc) {
+			TH_LOG("round %u: replace to C %d", i, to_c.rc);
+		}
+		/* exactly one of them holds the access */
+		if (_destroy(self->fd, ioas_b) == 0) {
+			on = ioas_c;
+			other = ioas_b;
+		} else {
+			on = ioas_b;
+			other = ioas_c;
+			on_b++;
+			ASSERT_EQ(0, _destroy(self->fd, other)) {
+				TH_LOG("round %u: neither IOAS is free", i);
+			}
+		}
+		ASSERT_EQ(EBUSY, _destroy(self->fd, on));
+		ASSERT_EQ(ENOENT, _access_replace_ioas(self->fd, self->access,
+						       other));
+		ASSERT_EQ(0, _access_replace_ioas(self->fd, self->access,
+						  self->ioas));
+		ASSERT_EQ(0, _destroy(self->fd, on));
+	}
+	TH_LOG("the access ended on B in %u of %u rounds", on_b, RACE_ROUNDS);
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		struct race_op replace = {
+			.fn = op_access_replace,
+			.fd = self->fd,
+			.access = self->access,
+		};
+		__u32 target;
+
+		ASSERT_EQ(0, _ioas_alloc(self->fd, &target));
+		if (race_destroy(_metadata, &self->barrier, i, target,
+				 &replace, "ACCESS_REPLACE_IOAS")) {
+			replaced++;
+			ASSERT_EQ(0, _access_replace_ioas(self->fd,
+							  self->access,
+							  self->ioas));
+			ASSERT_EQ(0, _destroy(self->fd, target));
+		}
+		/* the access is back on the fixture's IOAS either way */
+		ASSERT_EQ(EBUSY, _destroy(self->fd, self->ioas));
+	}
+	TH_LOG("the replace won %u of %u rounds", replaced, RACE_ROUNDS);
+	race_end(_metadata, self->fd, &before, NULL, 0);
+	CLOSE_ALL();
+}
+
+/* ---------------------------------------------------------------------- */
+/* an ioctl stuck in a page fault */
+
+/* How long to wait for the stuck ioctl's fault to reach userfaultfd. */
+#define UFFD_FAULT_WAIT_MS (120 * 1000)
+
+/*
+ * @len bytes of anonymous memory registered with a new userfaultfd for
+ * missing pages: any fault on them sleeps until uffd_fill() fills them.
+ * Returns the userfaultfd, or -1; *@mem gets the memory.
+ */
+static int uffd_region(size_t len, void **mem)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int uffd;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		return -1;
+	*mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	reg.range.start = (uintptr_t)*mem;
+	reg.range.len = len;
+	if (*mem == MAP_FAILED || ioctl(uffd, UFFDIO_API, &api) ||
+	    ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+		close(uffd);
+		return -1;
+	}
+	return uffd;
+}
+
+/* Wait for a fault on the region; 0 once one has arrived. */
+static int uffd_wait_fault(int uffd)
+{
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&pfd, 1, UFFD_FAULT_WAIT_MS) != 1)
+		return -1;
+	if (read(uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return -1;
+	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -1;
+}
+
+/* Fill the whole region with zeroes, which wakes every faulting thread. */
+static int uffd_fill(int uffd, void *mem, size_t len)
+{
+	struct uffdio_zeropage zp = {
+		.range = { .start = (uintptr_t)mem, .len = len },
+	};
+
+	return ioctl(uffd, UFFDIO_ZEROPAGE, &zp);
+}
+
+struct stuck_op {
+	struct race_op op;
+	pthread_t thread;
+};
+
+static void *stuck_thread(void *arg)
+{
+	struct race_op *op = arg;
+
+	op->rc = op->fn(op);
+	return NULL;
+}
+
+/* MD_CHECK_MAP of hwpt @id at @iova against @va: faults on @va */
+static int op_check_map(struct race_op *op)
+{
+	return _md_check_map(op->fd, op->id, op->iova, op->va, op->length);
+}
+
+/*
+ * IOMMU_DESTROY of a HWPT while an ioctl that looked it up sleeps in a
+ * page fault: the DESTROY waits for a bounded time only, then fails with
+ * EBUSY and leaves the HWPT as it was; once the fault is served the ioctl
+ * finishes and the HWPT can be destroyed.
+ */
+TEST_F(race, destroy_gives_up_behind_fault)
+{
+	struct stuck_op stuck = {
+		.op = {
+			.fn = op_check_map,
+			.fd = self->fd,
+			.iova = self->base,
+			.length = MOCK_IOPTE_SIZE,
+		},
+	};
+	struct iommufd_stats before;
+	__u32 stdev, idev, hwpt, out;
+	void *mem;
+	int uffd;
+
+	uffd = uffd_region(page_size, &mem);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd");
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, &idev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &hwpt));
+	STATS(&before);
+	stuck.op.id = hwpt;
+	stuck.op.va = mem;
+	ASSERT_EQ(0, pthread_create(&stuck.thread, NULL, stuck_thread,
+				    &stuck.op));
+	ASSERT_EQ(0, uffd_wait_fault(uffd));
+
+	/* the check holds the HWPT and can't go on */
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+	/* the HWPT is still there, and works */
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, hwpt, &out));
+	EXPECT_EQ(hwpt, out);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt));
+	ASSERT_EQ(0, _device_detach(self->fd, stdev));
+
+	ASSERT_EQ(0, uffd_fill(uffd, mem, page_size));
+	ASSERT_EQ(0, pthread_join(stuck.thread, NULL));
+	/* nothing is mapped at base: the check could only disagree */
+	EXPECT_EQ(EINVAL, stuck.op.rc);
+	ASSERT_EQ(0, _destroy(self->fd, hwpt));
+	race_end(_metadata, self->fd, &before, &stdev, 1);
+	close(uffd);
+	munmap(mem, page_size);
+	CLOSE_ALL();
+}
+
+/*
+ * Long-term pins don't wait for userfaultfd in 6.1 (FOLL_LONGTERM faults
+ * can't be retried): IOMMU_HWPT_ALLOC of an IOAS whose memory is missing
+ * userfaultfd pages fails at once with EFAULT, before any fault reaches the
+ * userfaultfd, and leaves nothing behind; the device unbinds as usual.
+ * Filled in, the same memory maps.
+ */
+TEST_F(race, pin_userfaultfd_memory_efault)
+{
+	const size_t len = RACE_PAGES * page_size;
+	struct pollfd pfd = { .events = POLLIN };
+	struct iommufd_stats s1, s2;
+	__u32 stdev, idev, ioas2, hwpt;
+	void *mem;
+	int uffd;
+
+	uffd = uffd_region(len, &mem);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd");
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
+	/* no domain yet: nothing is pinned, nothing faults */
+	ASSERT_EQ(0, _map_fixed(self->fd, ioas2, mem, len, self->base));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, &idev));
+	STATS(&s1);
+	EXPECT_EQ(EFAULT, _hwpt_alloc(self->fd, idev, ioas2, &hwpt));
+	pfd.fd = uffd;
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	STATS(&s2);
+	EXPECT_OBJECT_STATS(&s1, &s2);
+	EXPECT_EQ(0, _destroy(self->fd, stdev));
+
+	ASSERT_EQ(0, uffd_fill(uffd, mem, len));
+	ASSERT_EQ(0, _mock_domain(self->fd, ioas2, &stdev, &hwpt, NULL));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, mem, len));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, ioas2));
+	close(uffd);
+	munmap(mem, len);
 	CLOSE_ALL();
 }
 

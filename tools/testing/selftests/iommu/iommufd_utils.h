@@ -31,6 +31,18 @@
 #include <linux/capability.h>
 
 #include "../kselftest_harness.h"
+
+/*
+ * The harness kills a test after 30 s by default. Under TCG with KASAN on a
+ * busy host a test can take several times as long as on an idle one, and
+ * no test may fail because the host is slow: every test of ours gets a
+ * limit far above its running time instead. (TEST_F() expands the name
+ * where it is used, so this applies to all of them.)
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 300
+/* for the tests that loop a few hundred rounds */
+#define LOOP_TEST_TIMEOUT 600
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #define IOMMU_DEV "/dev/iommu"
@@ -51,6 +63,8 @@
 #define MOCK_PROT_READ 0x1
 #define MOCK_PROT_WRITE 0x2
 #define MOCK_PROT_RW (MOCK_PROT_READ | MOCK_PROT_WRITE)
+/* IOMMU_CACHE: the IOPTE is cache coherent */
+#define MOCK_PROT_CACHE 0x4
 
 #define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 #define MAP_FIXED_RW (MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA)
@@ -661,6 +675,34 @@ static inline int _get_hw_info(int fd, __u32 idev, void *data, __u32 data_len,
 		*out = cmd;
 	return rc;
 }
+
+/* ---------------------------------------------------------------------- */
+/* fixture helpers shared by the test files */
+
+/* the STATS of the fixture's file */
+#define STATS(s) ASSERT_EQ(0, _get_stats(self->fd, s))
+
+/* the stats are back at self->start, taken by the fixture's setup */
+#define BACK_TO_START()							\
+	do {								\
+		struct iommufd_stats __now;				\
+									\
+		STATS(&__now);						\
+		ASSERT_STATS_EQUAL(&self->start, &__now);		\
+	} while (0)
+
+/*
+ * A fixture whose variants differ in the number of mock domains on its
+ * IOAS (variant->domains); DOMAINS_VARIANT() adds one.
+ */
+#define FIXTURE_DOMAINS(fixture)					\
+	FIXTURE_VARIANT(fixture) {					\
+		unsigned int domains;					\
+	}
+#define DOMAINS_VARIANT(fixture, name, n)				\
+	FIXTURE_VARIANT_ADD(fixture, name) {				\
+		.domains = (n),						\
+	}
 
 /* ---------------------------------------------------------------------- */
 /* software accesses: CREATE_ACCESS, ACCESS_PAGES, ACCESS_RW, ... */
