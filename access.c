@@ -22,8 +22,9 @@
  * Which IOAS an access is on is decided under its ioas_lock, and under
  * that lock in one step: the new IOAS gains the access as a user and on its
  * list, the old one loses both. Pins and copies hold ioas_lock too, so they
- * never see an IOAS change under them, and a replace is refused while
- * pages are pinned. See io_pagetable.h for the lock order.
+ * never see an IOAS change under them. A replace first asks the driver to
+ * unpin everything, as an unmap of the whole old IOAS would, and is refused
+ * (EBUSY) while pages stay pinned. See io_pagetable.h for the lock order.
  */
 #include <linux/err.h>
 #include <linux/file.h>
@@ -131,6 +132,27 @@ static void iommufd_access_move(struct iommufd_access *access,
 	access->ioas = ioas;
 }
 
+/*
+ * Everything the access pinned through its IOAS is about to go: ask the
+ * driver to unpin it all, as an unmap of the whole IOAS would. Called with
+ * ioas_lock held; drops and retakes it around the callback.
+ */
+static void iommufd_access_unpin_all(struct iommufd_access *access)
+{
+	struct iommufd_ioas *ioas = access->ioas;
+
+	lockdep_assert_held(&access->ioas_lock);
+	/* The IOAS can't go while the access is one of its users. */
+	if (!iommufd_object_tryget(&ioas->obj))
+		return;
+	mutex_unlock(&access->ioas_lock);
+	mutex_lock(&ioas->notify_lock);
+	access->ops->unmap(access->data, 0, ULONG_MAX);
+	mutex_unlock(&ioas->notify_lock);
+	iommufd_put_object(access->ictx, &ioas->obj);
+	mutex_lock(&access->ioas_lock);
+}
+
 /* Attach, or with @replace move, the access to IOAS @ioas_id. */
 static int iommufd_access_set_ioas(struct iommufd_access *access, u32 ioas_id,
 				   bool replace)
@@ -143,6 +165,9 @@ static int iommufd_access_set_ioas(struct iommufd_access *access, u32 ioas_id,
 		return PTR_ERR(ioas);
 
 	mutex_lock(&access->ioas_lock);
+	if (replace && access->ioas && access->ioas != ioas &&
+	    access->npinned)
+		iommufd_access_unpin_all(access);
 	if (access->ioas == ioas)
 		goto out_unlock;
 	if (replace != !!access->ioas)
@@ -178,9 +203,14 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * @access: an attached access
  * @ioas_id: the new IOAS
  *
- * Context: process context, may sleep.
- * Return: 0, -ENOENT for a bad ID, -EINVAL if not attached, -EBUSY while
- * the access has pages pinned.
+ * Nothing pinned through the old IOAS may stay pinned: if the access has
+ * pages pinned, the driver's unmap callback is called for all IOVA first,
+ * as if the old IOAS were unmapped entirely.
+ *
+ * Context: process context, may sleep; the caller must not hold locks its
+ * unmap callback takes.
+ * Return: 0, -ENOENT for a bad ID, -EINVAL if not attached, -EBUSY if the
+ * driver keeps pages pinned.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {

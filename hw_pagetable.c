@@ -144,6 +144,10 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 	iommufd_object_drop_user(&hwpt->ioas->obj);
 }
 
+/* the flags of IOMMU_HWPT_ALLOC the uAPI defines */
+#define IOMMUFD_HWPT_ALLOC_FLAGS                                               \
+	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
+
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
@@ -153,8 +157,7 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	struct iommufd_ioas *ioas;
 	int rc;
 
-	/* Nesting, dirty tracking and fault queues: not in 6.1's drivers. */
-	if (cmd->flags || cmd->data_type != IOMMU_HWPT_DATA_NONE)
+	if (cmd->flags & ~IOMMUFD_HWPT_ALLOC_FLAGS)
 		return -EOPNOTSUPP;
 	if (cmd->__reserved || cmd->__reserved2)
 		return -EINVAL;
@@ -166,9 +169,18 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		rc = PTR_ERR(pt);
 		goto out_put_idev;
 	}
-	if (pt->type != IOMMUFD_OBJ_IOAS) {
-		iommufd_put_object(ucmd->ictx, &idev->obj);
+	/*
+	 * Nesting, dirty tracking and fault queues: known, but not in 6.1's
+	 * drivers. As in mainline, bad IDs are told apart from them first.
+	 */
+	if (cmd->flags || cmd->data_type != IOMMU_HWPT_DATA_NONE)
+		rc = -EOPNOTSUPP;
+	else if (pt->type != IOMMUFD_OBJ_IOAS)
 		rc = -EINVAL;
+	else
+		rc = 0;
+	if (rc) {
+		iommufd_put_object(ucmd->ictx, &idev->obj);
 		goto out_put_pt;
 	}
 	ioas = container_of(pt, struct iommufd_ioas, obj);

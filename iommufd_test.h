@@ -44,12 +44,19 @@ enum {
 	IOMMU_TEST_OP_DEVICE_INFO = 1005,
 	/* a mock device in a shared group, driven by a kernel driver */
 	IOMMU_TEST_OP_MOCK_KERNEL_DEVICE = 1006,
+	/*
+	 * MOCK_DOMAIN_FLAGS with a HWPT of its own: never reuses one of the
+	 * IOAS's automatic HWPTs, as MOCK_DOMAIN does
+	 */
+	IOMMU_TEST_OP_MOCK_DOMAIN_NEW = 1007,
 };
 
 /* dev_flags of MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE */
 enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
 	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
+	/* mainline's PASID-capable device; accepted, PASIDs are not modelled */
+	MOCK_FLAGS_DEVICE_PASID = 1 << 2,
 	/* ours: its IOMMU can't make cache-coherent IOPTEs; bind refuses it */
 	MOCK_FLAGS_DEVICE_NO_COHERENCY = 1 << 24,
 	/* ours: the device reports [MOCK_RESV_START, MOCK_RESV_LAST] reserved */

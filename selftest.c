@@ -29,8 +29,10 @@
  * A selftest object ("stdev") owns one mock device and binds it to its
  * context through the device kAPI, exactly as a real driver would; the
  * test ops then attach, replace and detach it. IOMMU_TEST_OP_MOCK_DOMAIN
- * does it all at once: a new mock device, bound and attached to a new
- * automatic HWPT on an IOAS, which goes away with the device. Mock devices
+ * does it all at once, as mainline's does: a new mock device, bound and
+ * attached to an IOAS (an automatic HWPT of it, reused if there is one,
+ * gone with its last device) or to a given HWPT. Our MOCK_DOMAIN_NEW always
+ * makes a new automatic HWPT, for tests that want several. Mock devices
  * with the same group key share one iommu_group, across contexts, to test
  * the group ownership rules.
  */
@@ -609,6 +611,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 
 #define MOCK_FLAGS_DEVICE_ALL                                                  \
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |            \
+	 MOCK_FLAGS_DEVICE_PASID |                                             \
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |             \
 	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |      \
 	 MOCK_FLAGS_DEVICE_UNSAFE_MSI)
@@ -649,24 +652,36 @@ err_abort:
 }
 
 static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
-				    struct iommu_test_cmd *cmd, u32 flags)
+				    struct iommu_test_cmd *cmd, u32 flags,
+				    bool new_hwpt)
 {
-	struct iommufd_ioas *ioas;
+	enum iommufd_object_type type;
+	struct iommufd_object *pt;
 	struct selftest_obj *sobj;
 	u32 hwpt_id = cmd->id;
 	u32 idev_id;
 	int rc;
 
-	/* Only an IOAS: the new device gets a new HWPT on it. */
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	/*
+	 * An IOAS: the new device gets a new HWPT on it; a HWPT: the device
+	 * is attached to it. Anything else is no place for a device.
+	 */
+	pt = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt))
+		return PTR_ERR(pt);
+	type = pt->type;
+	iommufd_put_object(ucmd->ictx, pt);
+	if (type != IOMMUFD_OBJ_IOAS && type != IOMMUFD_OBJ_HW_PAGETABLE)
+		return -ENOENT;
 
 	sobj = iommufd_test_new_device(ucmd, flags, 0, &idev_id);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
-	rc = iommufd_device_attach_new_hwpt(sobj->idev, &hwpt_id);
+	/* As a driver would, reusing a compatible automatic HWPT */
+	if (new_hwpt)
+		rc = iommufd_device_attach_new_hwpt(sobj->idev, &hwpt_id);
+	else
+		rc = iommufd_device_attach(sobj->idev, &hwpt_id);
 	if (rc)
 		goto err_destroy;
 	/* Same place in both layouts of the union. */
@@ -1173,7 +1188,10 @@ static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd,
 	unsigned long end;
 	int rc = 0;
 
-	if (!length || check_add_overflow(uptr, length - 1, &end))
+	/* As mainline's: an empty range has nothing to disagree with. */
+	if (!length)
+		return 0;
+	if (check_add_overflow(uptr, length - 1, &end))
 		return -EINVAL;
 	for (uptr &= PAGE_MASK; uptr <= end; uptr += PAGE_SIZE) {
 		struct page *page;
@@ -1276,10 +1294,15 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_ADD_RESERVED:
 		return iommufd_test_add_reserved(ucmd, cmd);
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
-		return iommufd_test_mock_domain(ucmd, cmd, 0);
+		return iommufd_test_mock_domain(ucmd, cmd, 0, false);
 	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
 		return iommufd_test_mock_domain(ucmd, cmd,
-						cmd->mock_domain_flags.dev_flags);
+						cmd->mock_domain_flags.dev_flags,
+						false);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_NEW:
+		return iommufd_test_mock_domain(ucmd, cmd,
+						cmd->mock_domain_flags.dev_flags,
+						true);
 	case IOMMU_TEST_OP_MOCK_GROUP_DEVICE:
 		return iommufd_test_group_device(ucmd, cmd);
 	case IOMMU_TEST_OP_MOCK_KERNEL_DEVICE:

@@ -968,6 +968,7 @@ TEST_F(access, replace_ioas)
 	unsigned char *buf2, *data;
 	struct ioas_state st;
 	__u32 ioas2, id;
+	int keeper;
 
 	buf2 = alloc_buffer(8 * PS, 13);
 	ASSERT_NE(NULL, buf2);
@@ -981,15 +982,22 @@ TEST_F(access, replace_ioas)
 	ASSERT_EQ(0, RW(IOVA(0), 8 * PS, data, 0));
 	ASSERT_EQ(0, memcmp(data, VA(0), 8 * PS));
 
-	/* refused while pages are pinned, and nothing moves */
-	ASSERT_EQ(0, PIN(0, 2, 2, &id));
+	/*
+	 * Refused while a driver keeps pages pinned through the old IOAS
+	 * (this one ignores the unmap callback), and nothing moves.
+	 */
+	ASSERT_EQ(0, _create_access(self->fd, self->ioas,
+				    MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP, &keeper));
+	ASSERT_EQ(0, _access_pages(self->fd, keeper, 0, IOVA(2), 2 * PS,
+				   VA(2), &id));
 	SNAPSHOT(&st);
-	EXPECT_EQ(EBUSY, _access_replace_ioas(self->fd, self->access, ioas2));
+	EXPECT_EQ(EBUSY, _access_replace_ioas(self->fd, keeper, ioas2));
 	UNCHANGED(&st);
 	REFS(2, 2, 1);
-	ASSERT_EQ(0, RW(IOVA(0), 8 * PS, data, 0));
+	ASSERT_EQ(0, _access_rw(self->fd, keeper, IOVA(0), 8 * PS, data, 0));
 	EXPECT_EQ(0, memcmp(data, VA(0), 8 * PS));
-	ASSERT_EQ(0, UNPIN(id));
+	close(keeper);
+	REFS(2, 2, DOM_REFS);
 
 	/* not an IOAS */
 	SNAPSHOT(&st);
@@ -1008,8 +1016,15 @@ TEST_F(access, replace_ioas)
 	/* still on the first IOAS, which can't go */
 	EXPECT_EQ(EBUSY, _destroy(self->fd, self->ioas));
 
-	/* the move: reads and pins now go to ioas2's memory */
+	/*
+	 * The move: pages pinned through the old IOAS are unpinned through
+	 * the unmap callback first; reads and pins go to ioas2's memory then.
+	 */
+	ASSERT_EQ(0, PIN(0, 2, 2, &id));
+	REFS(2, 2, 1);
 	ASSERT_EQ(0, _access_replace_ioas(self->fd, self->access, ioas2));
+	REFS(2, 2, DOM_REFS);
+	EXPECT_EQ(ENOENT, UNPIN(id));
 	memset(data, 0, 8 * PS);
 	ASSERT_EQ(0, RW(IOVA(0), 8 * PS, data, 0));
 	EXPECT_EQ(0, memcmp(data, buf2, 8 * PS));

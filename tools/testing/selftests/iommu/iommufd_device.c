@@ -36,6 +36,7 @@
 /* the dev_flags bits MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE know */
 #define KNOWN_DEV_FLAGS							\
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |	\
+	 MOCK_FLAGS_DEVICE_PASID |					\
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |	\
 	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |	\
 	 MOCK_FLAGS_DEVICE_UNSAFE_MSI)
@@ -275,7 +276,7 @@ TEST_F(dev, destroy_stdev_detaches)
 TEST_F(dev, mock_domain_flags)
 {
 	static const __u32 bad[] = {
-		1 << 2, 1 << 3, 1 << 23, 1 << 29, 1U << 31,
+		1 << 3, 1 << 5, 1 << 23, 1 << 29, 1U << 31,
 		~(__u32)KNOWN_DEV_FLAGS,
 		MOCK_FLAGS_DEVICE_NO_COHERENCY | 1 << 4,
 		MOCK_FLAGS_DEVICE_RESV | 1U << 30,
@@ -285,6 +286,7 @@ TEST_F(dev, mock_domain_flags)
 		MOCK_FLAGS_DEVICE_NO_DIRTY,
 		MOCK_FLAGS_DEVICE_HUGE_IOVA,
 		MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA,
+		MOCK_FLAGS_DEVICE_PASID,
 	};
 	__u32 stdev, hwpt, idev, gone;
 	struct ioas_state st;
@@ -307,7 +309,7 @@ TEST_F(dev, mock_domain_flags)
 	SAME(&st, self->ioas);
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 
-	/* NO_DIRTY and HUGE_IOVA change nothing we can see */
+	/* NO_DIRTY, HUGE_IOVA and PASID change nothing we can see */
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		stdev = 0;
 		hwpt = 0;
@@ -657,7 +659,7 @@ TEST_F(dev, auto_domain_reuse)
 				   4 * PS));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
 
-	/* MOCK_DOMAIN never reuses one */
+	/* _mock_domain() (our MOCK_DOMAIN_NEW) never reuses one */
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &m, &mh, NULL));
 	EXPECT_NE(h1, mh);
 	EXPECT_NE(h2, mh);

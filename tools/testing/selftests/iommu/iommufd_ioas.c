@@ -475,7 +475,14 @@ TEST_F(basic, bad_ids_enoent)
 					      id, 1));
 		EXPECT_EQ(ENOENT, _add_reserved(self->fd, id,
 						self->base + 16 * PS, PS));
-		EXPECT_EQ(ENOENT, _mock_domain(self->fd, id, NULL, NULL, NULL));
+		/* MOCK_DOMAIN takes a HWPT too, see mock_domain_ids */
+		if (id != hwpt) {
+			EXPECT_EQ(ENOENT, _mock_domain(self->fd, id, NULL,
+						       NULL, NULL));
+			EXPECT_EQ(ENOENT, _mock_domain_attach(self->fd, id,
+							      NULL, NULL,
+							      NULL));
+		}
 	}
 	/* nothing, or not a mock domain */
 	for (i = 0; i < ARRAY_SIZE(not_hwpt); i++) {
@@ -716,7 +723,8 @@ TEST_F(basic, add_reserved_eaddrinuse)
 
 TEST_F(basic, mock_domain_ids)
 {
-	__u32 stdev1, hwpt1, idev1, stdev2, hwpt2, idev2;
+	__u32 stdev1, hwpt1, idev1, stdev2, hwpt2, idev2, stdev3, hwpt3;
+	__u32 stdev4, hwpt4;
 
 	idev1 = 0xdead;
 	idev2 = 0xdead;
@@ -751,6 +759,24 @@ TEST_F(basic, mock_domain_ids)
 				   2 * PS));
 	EXPECT_EQ(0, _md_check_map(self->fd, hwpt2, self->base, self->buf,
 				   2 * PS));
+	/*
+	 * Mainline's MOCK_DOMAIN attaches as a driver would: given an IOAS,
+	 * it reuses an automatic HWPT there; given a HWPT, it uses that one.
+	 * (_mock_domain() is our MOCK_DOMAIN_NEW, which never reuses.)
+	 */
+	ASSERT_EQ(0, _mock_domain_attach(self->fd, self->ioas, &stdev3, &hwpt3,
+					 NULL));
+	EXPECT_TRUE(hwpt3 == hwpt1 || hwpt3 == hwpt2);
+	ASSERT_EQ(0, _destroy(self->fd, stdev3));
+	ASSERT_EQ(0, _mock_domain_attach(self->fd, hwpt1, &stdev3, &hwpt3,
+					 NULL));
+	EXPECT_EQ(hwpt1, hwpt3);
+	ASSERT_EQ(0, _mock_domain_flags_attach(self->fd, hwpt2, 0, &stdev4,
+					       &hwpt4, NULL));
+	EXPECT_EQ(hwpt2, hwpt4);
+	EXPECT_EQ(EBUSY, _destroy(self->fd, hwpt1));
+	ASSERT_EQ(0, _destroy(self->fd, stdev3));
+	ASSERT_EQ(0, _destroy(self->fd, stdev4));
 	/* removing one device leaves the other domain alone */
 	ASSERT_EQ(0, _destroy(self->fd, stdev1));
 	EXPECT_EQ(ENOENT, _md_check_map(self->fd, hwpt1, self->base, self->buf,

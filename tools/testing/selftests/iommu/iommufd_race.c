@@ -722,14 +722,13 @@ TEST_F(race, destroy_gives_up_behind_fault)
 /*
  * Long-term pins don't wait for userfaultfd in 6.1 (FOLL_LONGTERM faults
  * can't be retried): IOMMU_HWPT_ALLOC of an IOAS whose memory is missing
- * userfaultfd pages fails at once with EFAULT, before any fault reaches the
+ * userfaultfd pages fails at once with EFAULT, without waiting for the
  * userfaultfd, and leaves nothing behind; the device unbinds as usual.
  * Filled in, the same memory maps.
  */
 TEST_F(race, pin_userfaultfd_memory_efault)
 {
 	const size_t len = RACE_PAGES * page_size;
-	struct pollfd pfd = { .events = POLLIN };
 	struct iommufd_stats s1, s2;
 	__u32 stdev, idev, ioas2, hwpt;
 	void *mem;
@@ -744,12 +743,11 @@ TEST_F(race, pin_userfaultfd_memory_efault)
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, &idev));
 	STATS(&s1);
 	EXPECT_EQ(EFAULT, _hwpt_alloc(self->fd, idev, ioas2, &hwpt));
-	pfd.fd = uffd;
-	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	STATS(&s2);
 	EXPECT_OBJECT_STATS(&s1, &s2);
 	EXPECT_EQ(0, _destroy(self->fd, stdev));
 
+	/* (6.1 may still queue the fault it did not wait for) */
 	ASSERT_EQ(0, uffd_fill(uffd, mem, len));
 	ASSERT_EQ(0, _mock_domain(self->fd, ioas2, &stdev, &hwpt, NULL));
 	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, mem, len));

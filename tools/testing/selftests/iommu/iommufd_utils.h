@@ -424,10 +424,23 @@ static inline int __mock_domain_op(int fd, __u32 op, __u32 ioas,
 	return 0;
 }
 
+/*
+ * A new mock device on a new automatic HWPT of @ioas (our MOCK_DOMAIN_NEW),
+ * which the tests use to get as many domains as they want: mainline's
+ * MOCK_DOMAIN reuses a compatible automatic HWPT, see _mock_domain_attach().
+ */
 static inline int _mock_domain(int fd, __u32 ioas, __u32 *stdev, __u32 *hwpt,
 			       __u32 *idev)
 {
-	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN, ioas, 0, stdev,
+	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN_NEW, ioas, 0,
+				stdev, hwpt, idev);
+}
+
+/* MOCK_DOMAIN: a new mock device attached to @pt (IOAS or HWPT) */
+static inline int _mock_domain_attach(int fd, __u32 pt, __u32 *stdev,
+				      __u32 *hwpt, __u32 *idev)
+{
+	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN, pt, 0, stdev,
 				hwpt, idev);
 }
 
@@ -528,10 +541,20 @@ static inline int _md_iopte(int fd, __u32 hwpt, __u64 iova,
 /* ---------------------------------------------------------------------- */
 /* devices: MOCK_DOMAIN_FLAGS, replace, our device ops, HWPT_ALLOC, HW_INFO */
 
+/* _mock_domain() of a device with MOCK_FLAGS_DEVICE_* @dev_flags */
 static inline int _mock_domain_flags(int fd, __u32 ioas, __u32 dev_flags,
 				     __u32 *stdev, __u32 *hwpt, __u32 *idev)
 {
-	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ioas,
+	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN_NEW, ioas,
+				dev_flags, stdev, hwpt, idev);
+}
+
+/* mainline's MOCK_DOMAIN_FLAGS: _mock_domain_attach() with @dev_flags */
+static inline int _mock_domain_flags_attach(int fd, __u32 pt,
+					    __u32 dev_flags, __u32 *stdev,
+					    __u32 *hwpt, __u32 *idev)
+{
+	return __mock_domain_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, pt,
 				dev_flags, stdev, hwpt, idev);
 }
 
