@@ -7,13 +7,14 @@
 #   make run                   boot the VM and show the demo (a shell if interactive)
 #   make vm CMD='...'          boot the VM and run CMD in it
 #   make bench                 benchmarks on the perf kernel
+#   make conformance           mainline 6.12's iommufd kselftests against our kernel
 #   make build [PROFILE=...]   just build the kernel and the test programs
 #   make lint                  checkpatch, W=1 and sparse on our code
 
 SHELL := /bin/bash
 export PROFILE CMD EXTRA ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND IOMMUFD_CACHE
 
-.PHONY: help check run vm bench build lint cache-clean
+.PHONY: help check run vm bench conformance build lint cache-clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -29,6 +30,9 @@ vm:
 
 bench:
 	@tools/bench.sh
+
+conformance:
+	@tools/conformance.sh
 
 build:
 	@source tools/lib.sh && check_profile && build_for_vm

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Install what the build and the VM need from Debian's archive, and nothing
-# when it is already there. This is the only step that uses the network.
+# when it is already there; packages named as arguments too (make
+# conformance adds linux-source-6.12). This is the only step that uses the
+# network.
 source "$(dirname "$0")/lib.sh"
 
 PKGS=(linux-source-6.1 gcc make flex bison bc libelf-dev libssl-dev libc6-dev
       cpio gzip xz-utils patch perl python3 busybox-static qemu-system-x86
-      sparse util-linux coreutils)
+      sparse util-linux coreutils "$@")
 
 missing=()
 for p in "${PKGS[@]}"; do
