@@ -70,7 +70,7 @@ if [ -n "$interactive" ]; then
 	exit $?
 fi
 
-limit=${VM_TIMEOUT:-900}
+limit=${VM_TIMEOUT:-1800}
 # Without idle=poll (on the command line above) the TCG guest often stopped
 # for good early in boot, before any of our code runs (at worst 4 boots in
 # a row today): vCPU 0 sat in HLT with interrupts on while its local APIC
