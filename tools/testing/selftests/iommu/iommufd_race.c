@@ -12,8 +12,10 @@
  *    software access on the same IOVA,
  *  - two ACCESS_REPLACE_IOAS of one access to different IOASes, and one
  *    against IOMMU_DESTROY of its target.
- * And an ioctl stuck in a page fault (userfaultfd memory that nobody fills):
- * IOMMU_DESTROY of its object gives up with EBUSY instead of waiting for it.
+ * And an ioctl stuck in a page fault (userfaultfd memory that nobody fills,
+ * or a FUSE file whose server holds its READs back): IOMMU_DESTROY of its
+ * object gives up with EBUSY instead of waiting for it, and a driver's
+ * detach and unbind of a device the ioctl was given don't wait at all.
  * Each test runs a fixed number of rounds and never looks at timing; which
  * thread wins a round is up to the scheduler, the tests only check that
  * each round is consistent and that nothing is left pinned afterwards.
@@ -22,6 +24,10 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <time.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <linux/fuse.h>
 #include <linux/userfaultfd.h>
 
 #include "iommufd_utils.h"
@@ -755,6 +761,395 @@ TEST_F(race, pin_userfaultfd_memory_efault)
 	ASSERT_EQ(0, _destroy(self->fd, ioas2));
 	close(uffd);
 	munmap(mem, len);
+	CLOSE_ALL();
+}
+
+/* ---------------------------------------------------------------------- */
+/* memory whose page faults wait for a FUSE server */
+
+/* the one file of the file system: its size, and the byte it is made of */
+#define FUSE_STALL_SIZE (64 * 1024)
+#define FUSE_STALL_BYTE 0x5a
+#define FUSE_STALL_NODE 2
+#define FUSE_STALL_NAME "f"
+/* a held-back READ is answered anyway after this long */
+#define FUSE_STALL_MAX_MS (90 * 1000)
+/* the longest READ we let the kernel ask for (init reply's max_readahead) */
+#define FUSE_STALL_READ_MAX (64 * 1024)
+
+/*
+ * A file system of one file, served by a thread of the test over the raw
+ * /dev/fuse protocol. While @held is set, every FUSE_READ is held back:
+ * whoever faults on the file's pages sleeps in the kernel until
+ * fuse_stall_release(), or until FUSE_STALL_MAX_MS have passed (recorded in
+ * @timed_out), so that a test whose call waits behind the READ fails
+ * instead of hanging. The server allocates nothing once it runs: a thread
+ * stuck in a long-term pin holds the mmap_lock, and mapping memory (as
+ * malloc may) would queue behind it.
+ */
+struct fuse_stall {
+	char dir[32];
+	int dev;
+	int file;
+	pthread_t thread;
+	bool have_thread;
+	bool mounted;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool held;
+	bool waiting;	/* a READ is being held back */
+	bool timed_out;
+	unsigned int reads;
+	unsigned char req[FUSE_MIN_READ_BUFFER + FUSE_STALL_READ_MAX];
+	unsigned char reply[sizeof(struct fuse_out_header) +
+			    FUSE_STALL_READ_MAX];
+};
+
+static void *fuse_payload(struct fuse_stall *fs)
+{
+	return fs->reply + sizeof(struct fuse_out_header);
+}
+
+/* answer request @unique with @error and @len bytes of fuse_payload() */
+static void fuse_reply(struct fuse_stall *fs, __u64 unique, int error,
+		       size_t len)
+{
+	struct fuse_out_header *out = (void *)fs->reply;
+
+	out->len = sizeof(*out) + len;
+	out->error = error;
+	out->unique = unique;
+	/* an answer to an interrupted request is refused: nothing to do */
+	if (write(fs->dev, fs->reply, out->len) < 0)
+		return;
+}
+
+static void fuse_stall_attr(struct fuse_attr *attr, __u64 node)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->ino = node;
+	attr->blksize = 4096;
+	if (node == FUSE_ROOT_ID) {
+		attr->mode = S_IFDIR | 0755;
+		attr->nlink = 2;
+	} else {
+		attr->mode = S_IFREG | 0600;
+		attr->nlink = 1;
+		attr->size = FUSE_STALL_SIZE;
+		attr->blocks = FUSE_STALL_SIZE / 512;
+	}
+}
+
+/* the time, @ms from now, for pthread_cond_timedwait() */
+static struct timespec deadline_in(unsigned int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* FUSE_READ: wait while reads are held, then fill with FUSE_STALL_BYTE */
+static size_t fuse_stall_read(struct fuse_stall *fs,
+			      const struct fuse_read_in *in)
+{
+	struct timespec until = deadline_in(FUSE_STALL_MAX_MS);
+	size_t len = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	fs->reads++;
+	fs->waiting = fs->held;
+	pthread_cond_broadcast(&fs->cond);
+	while (fs->held) {
+		if (pthread_cond_timedwait(&fs->cond, &fs->lock, &until)) {
+			fs->timed_out = true;
+			fs->held = false;
+		}
+	}
+	fs->waiting = false;
+	pthread_mutex_unlock(&fs->lock);
+
+	if (in->offset < FUSE_STALL_SIZE)
+		len = FUSE_STALL_SIZE - in->offset;
+	if (len > in->size)
+		len = in->size;
+	if (len > FUSE_STALL_READ_MAX)
+		len = FUSE_STALL_READ_MAX;
+	memset(fuse_payload(fs), FUSE_STALL_BYTE, len);
+	return len;
+}
+
+static void fuse_stall_serve(struct fuse_stall *fs,
+			     const struct fuse_in_header *in)
+{
+	const void *arg = in + 1;
+	void *out = fuse_payload(fs);
+	size_t len = 0;
+	int error = 0;
+
+	switch (in->opcode) {
+	case FUSE_INIT: {
+		const struct fuse_init_in *init = arg;
+		struct fuse_init_out *reply = out;
+
+		memset(reply, 0, sizeof(*reply));
+		reply->major = FUSE_KERNEL_VERSION;
+		reply->minor = init->minor < FUSE_KERNEL_MINOR_VERSION ?
+			       init->minor : FUSE_KERNEL_MINOR_VERSION;
+		reply->max_readahead = FUSE_STALL_READ_MAX;
+		reply->max_write = 4096;
+		reply->time_gran = 1;
+		len = sizeof(*reply);
+		break;
+	}
+	case FUSE_LOOKUP: {
+		struct fuse_entry_out *reply = out;
+
+		if (in->nodeid != FUSE_ROOT_ID ||
+		    strcmp(arg, FUSE_STALL_NAME)) {
+			error = -ENOENT;
+			break;
+		}
+		memset(reply, 0, sizeof(*reply));
+		reply->nodeid = FUSE_STALL_NODE;
+		reply->generation = 1;
+		reply->entry_valid = 3600;
+		reply->attr_valid = 3600;
+		fuse_stall_attr(&reply->attr, FUSE_STALL_NODE);
+		len = sizeof(*reply);
+		break;
+	}
+	case FUSE_GETATTR: {
+		struct fuse_attr_out *reply = out;
+
+		memset(reply, 0, sizeof(*reply));
+		reply->attr_valid = 3600;
+		fuse_stall_attr(&reply->attr, in->nodeid);
+		len = sizeof(*reply);
+		break;
+	}
+	case FUSE_OPEN: {
+		struct fuse_open_out *reply = out;
+
+		memset(reply, 0, sizeof(*reply));
+		reply->fh = 1;
+		len = sizeof(*reply);
+		break;
+	}
+	case FUSE_READ:
+		len = fuse_stall_read(fs, arg);
+		break;
+	case FUSE_FLUSH:
+	case FUSE_RELEASE:
+		break;
+	case FUSE_FORGET:
+	case FUSE_BATCH_FORGET:
+	case FUSE_INTERRUPT:
+		return;		/* no answer expected */
+	default:
+		error = -ENOSYS;
+		break;
+	}
+	fuse_reply(fs, in->unique, error, len);
+}
+
+static void *fuse_stall_thread(void *arg)
+{
+	struct fuse_stall *fs = arg;
+
+	for (;;) {
+		ssize_t n = read(fs->dev, fs->req, sizeof(fs->req));
+
+		if (n < 0 && (errno == EINTR || errno == EAGAIN ||
+			      errno == ENOENT))
+			continue;
+		/* ENODEV: the file system is gone */
+		if (n < (ssize_t)sizeof(struct fuse_in_header))
+			break;
+		fuse_stall_serve(fs, (const void *)fs->req);
+	}
+	return NULL;
+}
+
+static void fuse_stall_stop(struct fuse_stall *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->held = false;
+	pthread_cond_broadcast(&fs->cond);
+	pthread_mutex_unlock(&fs->lock);
+	if (fs->file >= 0)
+		close(fs->file);
+	if (fs->mounted)
+		umount2(fs->dir, MNT_DETACH);
+	if (fs->have_thread) {
+		/* it may be blocked in read(), a cancellation point */
+		pthread_cancel(fs->thread);
+		pthread_join(fs->thread, NULL);
+	}
+	if (fs->dev >= 0)
+		close(fs->dev);
+	rmdir(fs->dir);
+	pthread_cond_destroy(&fs->cond);
+	pthread_mutex_destroy(&fs->lock);
+	munmap(fs, sizeof(*fs));
+}
+
+/*
+ * Mount the file system (READs held from the start) and open its file.
+ * Returns NULL with errno set if that can't be done.
+ */
+static struct fuse_stall *fuse_stall_start(void)
+{
+	struct fuse_stall *fs;
+	char opts[96], path[48];
+	int err;
+
+	fs = mmap(NULL, sizeof(*fs), PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fs == MAP_FAILED)
+		return NULL;
+	fs->dev = -1;
+	fs->file = -1;
+	fs->held = true;
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->cond, NULL);
+	strcpy(fs->dir, "/tmp/iommufd-fuse-XXXXXX");
+	if (!mkdtemp(fs->dir))
+		goto fail;
+	fs->dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fs->dev < 0)
+		goto fail;
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=%u,group_id=%u", fs->dev,
+		 getuid(), getgid());
+	if (mount("iommufd_test", fs->dir, "fuse", MS_NOSUID | MS_NODEV,
+		  opts))
+		goto fail;
+	fs->mounted = true;
+	err = pthread_create(&fs->thread, NULL, fuse_stall_thread, fs);
+	if (err) {
+		errno = err;
+		goto fail;
+	}
+	fs->have_thread = true;
+	snprintf(path, sizeof(path), "%s/%s", fs->dir, FUSE_STALL_NAME);
+	fs->file = open(path, O_RDONLY | O_CLOEXEC);
+	if (fs->file < 0)
+		goto fail;
+	return fs;
+fail:
+	err = errno;
+	fuse_stall_stop(fs);
+	errno = err;
+	return NULL;
+}
+
+/* Wait for a READ to be held back; 0 once one is. */
+static int fuse_stall_wait(struct fuse_stall *fs)
+{
+	struct timespec until = deadline_in(FUSE_STALL_MAX_MS);
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->waiting && !rc)
+		rc = pthread_cond_timedwait(&fs->cond, &fs->lock, &until);
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+/* whether a READ is still held back, unanswered */
+static bool fuse_stall_waiting(struct fuse_stall *fs)
+{
+	bool waiting;
+
+	pthread_mutex_lock(&fs->lock);
+	waiting = fs->waiting;
+	pthread_mutex_unlock(&fs->lock);
+	return waiting;
+}
+
+static void fuse_stall_release(struct fuse_stall *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+	fs->held = false;
+	pthread_cond_broadcast(&fs->cond);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/*
+ * IOMMU_HWPT_ALLOC for a device, on an IOAS whose memory is a FUSE file
+ * that its server does not answer READs of: the HWPT_ALLOC sleeps while
+ * pinning, in the page fault. Meanwhile the device's driver replaces its
+ * domain, detaches and unbinds it, none of which waits for the stuck
+ * ioctl (HWPT_ALLOC lets the device go before it pins), and IOMMU_DESTROY
+ * of the IOAS it holds gives up with EBUSY. Once the server answers, the
+ * HWPT_ALLOC succeeds with the file's data mapped, and everything frees.
+ */
+TEST_F_TIMEOUT(race, unbind_not_behind_fuse_fault, RACE_TIMEOUT)
+{
+	struct stuck_op stuck = {
+		.op = {
+			.fn = op_hwpt_alloc,
+			.fd = self->fd,
+		},
+	};
+	struct iommufd_stats before;
+	__u32 stdev, idev, ioas2, hwpt2, out;
+	struct fuse_stall *fs;
+	unsigned char *mem;
+
+	fs = fuse_stall_start();
+	if (!fs)
+		SKIP(return, "no FUSE: %s", strerror(errno));
+	mem = mmap(NULL, FUSE_STALL_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		   fs->file, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
+	/* no domain yet: nothing is pinned, nothing faults */
+	ASSERT_EQ(0, _map_fixed(self->fd, ioas2, mem, FUSE_STALL_SIZE,
+				self->base));
+	EXPECT_EQ(0U, fs->reads);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, &idev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &hwpt2));
+	STATS(&before);
+
+	stuck.op.id = idev;
+	stuck.op.id2 = ioas2;
+	ASSERT_EQ(0, pthread_create(&stuck.thread, NULL, stuck_thread,
+				    &stuck.op));
+	ASSERT_EQ(0, fuse_stall_wait(fs));
+
+	/* the driver's side, while the READ is held */
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, hwpt2, &out));
+	EXPECT_EQ(hwpt2, out);
+	ASSERT_EQ(0, _device_detach(self->fd, stdev));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_TRUE(fuse_stall_waiting(fs));
+	/* the stuck HWPT_ALLOC holds the IOAS */
+	EXPECT_EQ(EBUSY, _destroy(self->fd, ioas2));
+	EXPECT_TRUE(fuse_stall_waiting(fs));
+
+	fuse_stall_release(fs);
+	ASSERT_EQ(0, pthread_join(stuck.thread, NULL));
+	EXPECT_FALSE(fs->timed_out);
+	ASSERT_EQ(0, stuck.op.rc);
+	/* the pin wrote-faulted its own copy of the file's pages */
+	EXPECT_EQ(FUSE_STALL_BYTE, mem[0]);
+	EXPECT_EQ(FUSE_STALL_BYTE, mem[FUSE_STALL_SIZE - 1]);
+	EXPECT_EQ(0, _md_check_map(self->fd, stuck.op.out, self->base, mem,
+				   FUSE_STALL_SIZE));
+	ASSERT_EQ(0, _destroy(self->fd, stuck.op.out));
+	race_end(_metadata, self->fd, &before, NULL, 0);
+	ASSERT_EQ(0, _destroy(self->fd, hwpt2));
+	ASSERT_EQ(0, _destroy(self->fd, ioas2));
+	munmap(mem, FUSE_STALL_SIZE);
+	fuse_stall_stop(fs);
 	CLOSE_ALL();
 }
 
