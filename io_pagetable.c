@@ -795,6 +795,101 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 }
 
 /**
+ * iopt_unmap_iova_or_none - iopt_unmap_iova() for VFIO type1 semantics
+ * @iopt: the table
+ * @iova: first IOVA
+ * @length: bytes, not 0
+ * @unmapped: returns the bytes unmapped
+ *
+ * Like iopt_unmap_iova(), except that a range holding no area is unmapped
+ * successfully, with *@unmapped 0.
+ *
+ * Return: 0; -ENOENT if an area is only partly inside the range;
+ * -EOVERFLOW; -EBUSY if an access keeps its pins.
+ */
+int iopt_unmap_iova_or_none(struct io_pagetable *iopt, unsigned long iova,
+			    unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_range(iopt, iova, last, unmapped, false);
+}
+
+/* Split the area holding @iova, if any, so that an area starts there. */
+static int iopt_cut_at(struct io_pagetable *iopt, unsigned long iova)
+{
+	struct interval_tree_node *node;
+	struct iopt_area *area, *tail;
+
+	lockdep_assert_held_write(&iopt->rwsem);
+	node = interval_tree_iter_first(&iopt->area_itree, iova, iova);
+	if (!node || node->start == iova)
+		return 0;
+	area = container_of(node, struct iopt_area, node);
+	/* Accesses pinned through the area; they would not know of a split. */
+	if (atomic_read(&area->num_accesses))
+		return -EBUSY;
+	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
+	if (!tail)
+		return -ENOMEM;
+	kref_get(&area->pages->kref);
+	tail->iopt = iopt;
+	tail->pages = area->pages;
+	tail->pages_off = area->pages_off + (iova - node->start);
+	tail->iommu_prot = area->iommu_prot;
+	tail->node.start = iova;
+	tail->node.last = node->last;
+
+	/* Changing an interval means taking it out of its tree first. */
+	interval_tree_remove(node, &iopt->area_itree);
+	node->last = iova - 1;
+	interval_tree_insert(node, &iopt->area_itree);
+	interval_tree_insert(&tail->node, &iopt->area_itree);
+	iommufd_stat_add(IOMMUFD_STAT_AREAS, 1);
+	if (area->filled)
+		iopt_area_split_filled(area, tail);
+	return 0;
+}
+
+/**
+ * iopt_cut_iova - make areas start at given IOVAs
+ * @iopt: the table, with large pages disabled
+ * @iovas: the IOVAs, each aligned to the table's IOVA alignment
+ * @num: entries in @iovas
+ *
+ * An area that holds one of @iovas anywhere but at its first byte is split
+ * in two there, so that unmapping whole areas can then take part of what
+ * one MAP mapped: VFIO type1 v1 semantics. The IOPTEs stay as they are.
+ * That is what needs large pages off: every IOPTE then maps one page, and
+ * none can straddle the cut. An unmap of either part later unpins only the
+ * pages no other area covers.
+ *
+ * Return: 0; -EINVAL if large pages are enabled or an IOVA is misaligned
+ * (nothing is split then); -EBUSY if a software access pinned pages
+ * through an area to split; -ENOMEM. Splits done before one of the last
+ * two errors stay: they change no mapping.
+ */
+int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas,
+		  unsigned int num)
+{
+	unsigned int i;
+	int rc = 0;
+
+	down_write(&iopt->rwsem);
+	if (!iopt->disable_large_pages)
+		rc = -EINVAL;
+	for (i = 0; !rc && i != num; i++)
+		if (iovas[i] & (iopt->iova_alignment - 1))
+			rc = -EINVAL;
+	for (i = 0; !rc && i != num; i++)
+		rc = iopt_cut_at(iopt, iovas[i]);
+	up_write(&iopt->rwsem);
+	return rc;
+}
+
+/**
  * iopt_unmap_all - unmap every area
  * @iopt: the table
  * @unmapped: returns the bytes unmapped, may be NULL

@@ -229,6 +229,10 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long length, int iommu_prot, unsigned int flags);
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
+int iopt_unmap_iova_or_none(struct io_pagetable *iopt, unsigned long iova,
+			    unsigned long length, unsigned long *unmapped);
+int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas,
+		  unsigned int num);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
 int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 		      unsigned long last, void *owner);
@@ -285,6 +289,7 @@ int iopt_area_fill_domains(struct iopt_area *area,
 void iopt_area_unfill_domains(struct iopt_area *area,
 			      struct iommu_domain **domains,
 			      unsigned int ndomains);
+void iopt_area_split_filled(struct iopt_area *area, struct iopt_area *tail);
 int iopt_area_copy_domain(struct iopt_area *area, struct iommu_domain *src,
 			  struct iommu_domain *dst);
 void iopt_area_unmap_domain(struct iopt_area *area,

@@ -750,6 +750,36 @@ out_unlock:
 }
 
 /**
+ * iopt_area_split_filled - hand the tail of a filled area to a new area
+ * @area: the filled area, already shortened to end just before @tail
+ * @tail: the new area, holding what @area held after it, at a page
+ *        boundary of the pages; not filled yet
+ *
+ * Nothing is pinned, unpinned or mapped: the pages and IOPTEs of @tail
+ * are already there. Only the record of which page indexes are filled is
+ * split, so that unfilling either area later unpins just its own pages.
+ *
+ * Context: the io_pagetable's rwsem held for writing; takes the pages
+ * mutex.
+ */
+void iopt_area_split_filled(struct iopt_area *area, struct iopt_area *tail)
+{
+	struct iopt_pages *pages = area->pages;
+
+	lockdep_assert_held_write(&area->iopt->rwsem);
+	mutex_lock(&pages->mutex);
+	interval_tree_remove(&area->pages_node, &pages->filled_itree);
+	area->pages_node.last = iopt_area_last_index(area);
+	interval_tree_insert(&area->pages_node, &pages->filled_itree);
+	tail->pages_node.start = iopt_area_first_index(tail);
+	tail->pages_node.last = iopt_area_last_index(tail);
+	interval_tree_insert(&tail->pages_node, &pages->filled_itree);
+	tail->storage_domain = area->storage_domain;
+	tail->filled = true;
+	mutex_unlock(&pages->mutex);
+}
+
+/**
  * iopt_area_copy_domain - map a filled area into one more domain
  * @area: a filled area
  * @src: a domain that maps the area
