@@ -48,6 +48,7 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
 	ioas = container_of(obj, struct iommufd_ioas, obj);
+	ioas->ictx = ictx;
 	INIT_LIST_HEAD(&ioas->access_list);
 	INIT_LIST_HEAD(&ioas->hwpt_list);
 	mutex_init(&ioas->mutex);
@@ -66,6 +67,7 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 
 	WARN_ON(!list_empty(&ioas->hwpt_list));
 	WARN_ON(!list_empty(&ioas->access_list));
+	iommufd_vfio_forget_ioas(ioas);
 	iopt_destroy_table(&ioas->iopt);
 	mutex_destroy(&ioas->notify_lock);
 	mutex_destroy(&ioas->mutex);

@@ -41,6 +41,9 @@ enum iommufd_account_mode {
  * @groups: struct iommufd_group by iommu_group ID, the groups whose DMA
  *          ownership the context holds
  * @groups_lock: protects @groups and the groups' bind counts
+ * @vfio_lock: protects @vfio_ioas
+ * @vfio_ioas: the IOAS the VFIO container ioctls act on (vfio_compat.c),
+ *             or NULL; not a user of it, cleared when it is destroyed
  *
  * The context is the unit of ownership: everything created through a file
  * belongs to it, and holding the file descriptor is what grants access.
@@ -52,6 +55,8 @@ struct iommufd_ctx {
 	u8 account_mode;
 	struct xarray groups;
 	struct mutex groups_lock; /* see the kernel-doc */
+	struct mutex vfio_lock; /* see the kernel-doc */
+	struct iommufd_ioas *vfio_ioas;
 };
 
 int iommufd_cmd_index(unsigned int cmd, unsigned int ncmds);
@@ -143,6 +148,7 @@ void iommufd_object_put_user(struct iommufd_ctx *ictx,
 /**
  * struct iommufd_ioas - an I/O address space (IOMMUFD_OBJ_IOAS)
  * @obj: the object header
+ * @ictx: the context the IOAS belongs to
  * @iopt: the IOVA-to-memory map and the domains it is mirrored into
  * @mutex: protects @hwpt_list and @access_list
  * @hwpt_list: the HWPTs on this IOAS (&iommufd_hw_pagetable.hwpt_item)
@@ -152,6 +158,7 @@ void iommufd_object_put_user(struct iommufd_ctx *ictx,
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
 	struct io_pagetable iopt;
 	struct mutex mutex; /* see the kernel-doc */
 	struct list_head hwpt_list;
@@ -177,6 +184,12 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);	/* 0x84 */
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd);		/* 0x85 */
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);		/* 0x86 */
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);		/* 0x87 */
+
+/* vfio_compat.c: VFIO type1 container ioctls on the compatibility IOAS */
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);		/* 0x88 */
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg);
+void iommufd_vfio_forget_ioas(struct iommufd_ioas *ioas);
 
 /**
  * struct iommufd_hw_pagetable - an iommu_domain (IOMMUFD_OBJ_HW_PAGETABLE)

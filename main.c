@@ -512,6 +512,7 @@ union iommufd_cmd_buffer {
 	struct iommu_ioas_copy copy;
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
+	struct iommu_vfio_ioas vfio_ioas;
 	struct iommu_hwpt_alloc hwpt_alloc;
 	struct iommu_hw_info hw_info;
 #ifdef CONFIG_IOMMUFD_TEST
@@ -552,6 +553,8 @@ static const struct iommufd_cmd_op iommufd_cmd_ops[] = {
 	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_UNMAP, iommufd_ioas_unmap,
 		    iommu_ioas_unmap, length),
 	IOMMUFD_CMD(IOMMUFD_CMD_OPTION, iommufd_option, iommu_option, val64),
+	IOMMUFD_CMD(IOMMUFD_CMD_VFIO_IOAS, iommufd_vfio_ioas, iommu_vfio_ioas,
+		    __reserved),
 	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_ALLOC, iommufd_hwpt_alloc,
 		    iommu_hwpt_alloc, __reserved),
 	IOMMUFD_CMD(IOMMUFD_CMD_GET_HW_INFO, iommufd_get_hw_info,
@@ -596,8 +599,12 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	int rc;
 
 	idx = iommufd_cmd_index(cmd, ARRAY_SIZE(iommufd_cmd_ops));
+	/*
+	 * VFIO's numbers share our type (';') below IOMMUFD_CMD_BASE: the
+	 * container ioctls, for programs written for type1.
+	 */
 	if (idx < 0)
-		return idx;
+		return iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
 	op = &iommufd_cmd_ops[idx];
 	if (!op->execute)
 		return -ENOTTY;
@@ -625,6 +632,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	init_waitqueue_head(&ictx->destroy_wait);
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->groups_lock);
+	mutex_init(&ictx->vfio_lock);
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;

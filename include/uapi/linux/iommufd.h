@@ -310,6 +310,41 @@ struct iommu_option {
 #define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
 
 /**
+ * enum iommufd_vfio_ioas_op - what IOMMU_VFIO_IOAS does
+ * @IOMMU_VFIO_IOAS_GET: report the compatibility IOAS
+ * @IOMMU_VFIO_IOAS_SET: make @ioas_id the compatibility IOAS
+ * @IOMMU_VFIO_IOAS_CLEAR: have no compatibility IOAS
+ */
+enum iommufd_vfio_ioas_op {
+	IOMMU_VFIO_IOAS_GET = 0,
+	IOMMU_VFIO_IOAS_SET = 1,
+	IOMMU_VFIO_IOAS_CLEAR = 2,
+};
+
+/**
+ * struct iommu_vfio_ioas - ioctl(IOMMU_VFIO_IOAS)
+ * @size: sizeof(struct iommu_vfio_ioas)
+ * @ioas_id: in for IOMMU_VFIO_IOAS_SET, the IOAS to use; out for
+ *           IOMMU_VFIO_IOAS_GET, the IOAS in use
+ * @op: one of enum iommufd_vfio_ioas_op
+ * @__reserved: must be 0
+ *
+ * VFIO's container interface has no object IDs: its ioctls (MAP_DMA,
+ * UNMAP_DMA, GET_INFO, ...) issued on this file act on one IOAS of it,
+ * the compatibility IOAS. GET fails with ENODEV while there is none; SET
+ * fails with ENOENT if @ioas_id is not an IOAS. Destroying the IOAS, or
+ * CLEAR, leaves the file without one; CLEAR destroys nothing.
+ */
+struct iommu_vfio_ioas {
+	__u32 size;
+	__u32 ioas_id;
+	__u16 op;
+	__u16 __reserved;
+};
+
+#define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
+
+/**
  * enum iommufd_hwpt_alloc_flags - flags of IOMMU_HWPT_ALLOC
  * @IOMMU_HWPT_ALLOC_NEST_PARENT: the HWPT is to be the parent of nested
  *                                page tables

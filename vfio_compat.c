@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VFIO type1 container ioctls on a /dev/iommu file.
+ *
+ * VMMs and userspace drivers written for VFIO's type1 IOMMU talk to a
+ * container: GET_API_VERSION, CHECK_EXTENSION, SET_IOMMU, then
+ * IOMMU_GET_INFO, MAP_DMA and UNMAP_DMA on one address space without a
+ * name. Here that address space is one IOAS of the context, its
+ * compatibility IOAS, chosen with IOMMU_VFIO_IOAS (SET, GET, CLEAR) and
+ * remembered by pointer in the context. The container ioctls work on a
+ * /dev/iommu file itself, so a /dev/vfio/vfio that is a symlink to
+ * /dev/iommu serves those programs unchanged.
+ *
+ * What type1 promises and what it becomes here:
+ *  - TYPE1 (v1): SET_IOMMU turns the IOAS's large pages off, so that
+ *    every IOPTE maps one page; UNMAP_DMA may then take any page-aligned
+ *    part of a mapping: the areas are cut at the range's ends first.
+ *  - TYPE1v2: large pages stay on; UNMAP_DMA takes whole mappings only,
+ *    and a range that cuts into one fails with ENOENT, as in type1.
+ *  - Both: an UNMAP_DMA of a range holding no mapping succeeds with size
+ *    0, as type1's does; VFIO_DMA_UNMAP_FLAG_ALL unmaps everything. DMA is
+ *    always cache coherent (bind refuses other IOMMUs), so
+ *    VFIO_DMA_CC_IOMMU is reported.
+ *  - Not provided, and refused with EOPNOTSUPP rather than pretended:
+ *    changing a mapping's user address (VFIO_DMA_MAP_FLAG_VADDR,
+ *    VFIO_DMA_UNMAP_FLAG_VADDR) and dirty tracking
+ *    (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP). CHECK_EXTENSION says 0 for
+ *    them, so a program that asks first never sends them.
+ *
+ * The compatibility IOAS holds no user of the IOAS: IOMMU_DESTROY of it
+ * works as for any IOAS, and its destruction clears the pointer
+ * (iommufd_vfio_forget_ioas()). Context::vfio_lock protects the pointer
+ * alone and is taken with no other lock of ours held, and nothing is
+ * taken under it but the object's refcount.
+ */
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/iommufd.h>
+#include <uapi/linux/vfio.h>
+
+#include "iommufd_private.h"
+
+/*
+ * The compatibility IOAS with a reference taken, to drop with
+ * iommufd_put_object(); ERR_PTR(-ENODEV) if there is none.
+ */
+static struct iommufd_ioas *iommufd_vfio_get_ioas(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+
+	mutex_lock(&ictx->vfio_lock);
+	ioas = ictx->vfio_ioas;
+	/* Being destroyed: as good as gone. */
+	if (!ioas || !iommufd_object_tryget(&ioas->obj))
+		ioas = ERR_PTR(-ENODEV);
+	mutex_unlock(&ictx->vfio_lock);
+	return ioas;
+}
+
+static void iommufd_vfio_set_ioas(struct iommufd_ctx *ictx,
+				  struct iommufd_ioas *ioas)
+{
+	mutex_lock(&ictx->vfio_lock);
+	ictx->vfio_ioas = ioas;
+	mutex_unlock(&ictx->vfio_lock);
+}
+
+/**
+ * iommufd_vfio_forget_ioas - an IOAS is being freed
+ * @ioas: the IOAS; if it is its context's compatibility IOAS, the context
+ *        has none afterwards
+ *
+ * Context: takes the context's vfio_lock; called by the IOAS's destroy,
+ * once no ioctl holds a reference to it any more.
+ */
+void iommufd_vfio_forget_ioas(struct iommufd_ioas *ioas)
+{
+	struct iommufd_ctx *ictx = ioas->ictx;
+
+	mutex_lock(&ictx->vfio_lock);
+	if (ictx->vfio_ioas == ioas)
+		ictx->vfio_ioas = NULL;
+	mutex_unlock(&ictx->vfio_lock);
+}
+
+/* IOMMU_VFIO_IOAS: choose, report or forget the compatibility IOAS. */
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_vfio_ioas *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	switch (cmd->op) {
+	case IOMMU_VFIO_IOAS_GET:
+		ioas = iommufd_vfio_get_ioas(ucmd->ictx);
+		if (IS_ERR(ioas))
+			return PTR_ERR(ioas);
+		cmd->ioas_id = ioas->obj.id;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		iommufd_put_object(ucmd->ictx, &ioas->obj);
+		return rc;
+	case IOMMU_VFIO_IOAS_SET:
+		ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+		if (IS_ERR(ioas))
+			return PTR_ERR(ioas);
+		iommufd_vfio_set_ioas(ucmd->ictx, ioas);
+		iommufd_put_object(ucmd->ictx, &ioas->obj);
+		return 0;
+	case IOMMU_VFIO_IOAS_CLEAR:
+		iommufd_vfio_set_ioas(ucmd->ictx, NULL);
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static int iommufd_vfio_check_extension(unsigned long type)
+{
+	switch (type) {
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+	/* bind refuses devices whose IOMMU can't enforce coherency */
+	case VFIO_DMA_CC_IOMMU:
+		return 1;
+	default:
+		/* VFIO_UPDATE_VADDR, nesting, no-IOMMU, SPAPR, ... */
+		return 0;
+	}
+}
+
+static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
+				  unsigned long type)
+{
+	struct iommufd_ioas *ioas;
+	bool large_pages;
+	int rc;
+
+	if (type == VFIO_TYPE1_IOMMU)
+		large_pages = false;
+	else if (type == VFIO_TYPE1v2_IOMMU)
+		large_pages = true;
+	else
+		return -EINVAL;
+	ioas = iommufd_vfio_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	/* EBUSY once domains and mappings fixed the IOPTE sizes */
+	rc = iopt_set_large_pages(&ioas->iopt, large_pages);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx,
+				void __user *arg)
+{
+	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map,
+					 size);
+	struct vfio_iommu_type1_dma_map map;
+	struct iommufd_ioas *ioas;
+	unsigned long iova;
+	int prot = 0;
+	int rc;
+
+	if (copy_from_user(&map, arg, minsz))
+		return -EFAULT;
+	if (map.argsz < minsz)
+		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
+		return -EOPNOTSUPP;
+	if (map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	/* type1 refuses a mapping the device can neither read nor write */
+	if (!prot || !map.size)
+		return -EINVAL;
+	if (map.iova > ULONG_MAX || map.vaddr > ULONG_MAX ||
+	    map.size > ULONG_MAX)
+		return -EOVERFLOW;
+
+	ioas = iommufd_vfio_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	iova = map.iova;
+	rc = iopt_map_user_pages(&ioas->iopt, &iova,
+				 u64_to_user_ptr(map.vaddr), map.size, prot,
+				 IOMMU_IOAS_MAP_FIXED_IOVA, ictx->account_mode);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+/* Cut the areas at both ends of [iova, iova + size), for a v1 unmap. */
+static int iommufd_vfio_cut(struct io_pagetable *iopt, unsigned long iova,
+			    unsigned long size)
+{
+	unsigned long ends[2] = { iova, iova + size };
+
+	/* A range that ends at the top of the address space has one end. */
+	return iopt_cut_iova(iopt, ends, ends[1] ? 2 : 1);
+}
+
+static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
+				  void __user *arg)
+{
+	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
+					 size);
+	struct vfio_iommu_type1_dma_unmap unmap;
+	unsigned long unmapped = 0;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (copy_from_user(&unmap, arg, minsz))
+		return -EFAULT;
+	if (unmap.argsz < minsz)
+		return -EINVAL;
+	if (unmap.flags & (VFIO_DMA_UNMAP_FLAG_VADDR |
+			   VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP))
+		return -EOPNOTSUPP;
+	if (unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+		return -EINVAL;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		if (unmap.iova || unmap.size)
+			return -EINVAL;
+	} else if (!unmap.size) {
+		return -EINVAL;
+	}
+	if (unmap.iova > ULONG_MAX || unmap.size > ULONG_MAX)
+		return -EOVERFLOW;
+
+	ioas = iommufd_vfio_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+	} else {
+		rc = 0;
+		/* as type1: EINVAL, even where nothing is mapped */
+		if ((unmap.iova | unmap.size) &
+		    (READ_ONCE(ioas->iopt.iova_alignment) - 1))
+			rc = -EINVAL;
+		/* v1 (large pages off): any page-aligned part of a mapping */
+		else if (ioas->iopt.disable_large_pages)
+			rc = iommufd_vfio_cut(&ioas->iopt, unmap.iova,
+					      unmap.size);
+		if (!rc)
+			rc = iopt_unmap_iova_or_none(&ioas->iopt, unmap.iova,
+						     unmap.size, &unmapped);
+	}
+	iommufd_put_object(ictx, &ioas->obj);
+	if (rc)
+		return rc;
+	unmap.size = unmapped;
+	if (copy_to_user(arg + offsetof(struct vfio_iommu_type1_dma_unmap,
+					size),
+			 &unmap.size, sizeof(unmap.size)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The capability chain of GET_INFO: the usable IOVA ranges (the spans the
+ * reserved tree leaves free), then the number of mappings still allowed,
+ * which has no limit of its own here.
+ */
+struct iommufd_vfio_caps {
+	struct vfio_iommu_type1_info_cap_iova_range __user *ranges;
+	struct vfio_iommu_type1_info_dma_avail __user *avail;
+	size_t size;
+};
+
+/*
+ * Lay out the chain for @nr_ranges ranges at @ucaps (@offset from the
+ * start of the info), and write it if @write.
+ */
+static int iommufd_vfio_caps_write(struct io_pagetable *iopt,
+				   void __user *ucaps, u32 offset, bool write,
+				   u32 *nr_ranges)
+{
+	struct vfio_iommu_type1_info_cap_iova_range head = {
+		.header = {
+			.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+			.version = 1,
+		},
+	};
+	struct vfio_iommu_type1_info_dma_avail avail = {
+		.header = {
+			.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+			.version = 1,
+		},
+		.avail = U32_MAX,
+	};
+	struct vfio_iommu_type1_info_cap_iova_range __user *uranges = ucaps;
+	struct iopt_span span;
+	u32 n = 0;
+
+	lockdep_assert_held(&iopt->rwsem);
+	for_each_iopt_span(&span, &iopt->reserved_itree, 0, ULONG_MAX) {
+		struct vfio_iova_range range = {
+			.start = span.start,
+			.end = span.last,
+		};
+
+		if (span.used)
+			continue;
+		if (write && copy_to_user(&uranges->iova_ranges[n], &range,
+					  sizeof(range)))
+			return -EFAULT;
+		n++;
+	}
+	*nr_ranges = n;
+	if (!write)
+		return 0;
+	head.nr_iovas = n;
+	head.header.next = offset + struct_size(&head, iova_ranges, n);
+	if (copy_to_user(uranges, &head, sizeof(head)) ||
+	    copy_to_user(ucaps + struct_size(&head, iova_ranges, n), &avail,
+			 sizeof(avail)))
+		return -EFAULT;
+	return 0;
+}
+
+static size_t iommufd_vfio_caps_size(u32 nr_ranges)
+{
+	return sizeof(struct vfio_iommu_type1_info_cap_iova_range) +
+	       nr_ranges * sizeof(struct vfio_iova_range) +
+	       sizeof(struct vfio_iommu_type1_info_dma_avail);
+}
+
+static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
+{
+	const size_t minsz = offsetofend(struct vfio_iommu_type1_info,
+					 iova_pgsizes);
+	struct vfio_iommu_type1_info info = {};
+	struct iommufd_ioas *ioas;
+	u32 argsz, nr_ranges;
+	size_t total;
+	int rc = 0;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	argsz = info.argsz;
+	ioas = iommufd_vfio_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+	down_read(&ioas->iopt.rwsem);
+	/* every size the IOVA alignment allows */
+	info.iova_pgsizes = ~(u64)(ioas->iopt.iova_alignment - 1);
+	/* Before cap_offset existed, argsz had no room for capabilities. */
+	if (argsz >= sizeof(info)) {
+		rc = iommufd_vfio_caps_write(&ioas->iopt, NULL, 0, false,
+					     &nr_ranges);
+		total = sizeof(info) + iommufd_vfio_caps_size(nr_ranges);
+		if (!rc && argsz >= total) {
+			rc = iommufd_vfio_caps_write(&ioas->iopt,
+						     arg + sizeof(info),
+						     sizeof(info), true,
+						     &nr_ranges);
+			info.cap_offset = sizeof(info);
+		} else {
+			/* too small: say how much is needed */
+			info.argsz = total;
+		}
+	}
+	up_read(&ioas->iopt.rwsem);
+	iommufd_put_object(ictx, &ioas->obj);
+	if (rc)
+		return rc;
+	if (copy_to_user(arg, &info, min_t(size_t, argsz, sizeof(info))))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * iommufd_vfio_ioctl - a VFIO container ioctl on an iommufd file
+ * @ictx: the file's context
+ * @cmd: the ioctl number, of type VFIO_TYPE
+ * @arg: its argument
+ *
+ * Context: process context; takes the locks of the compatibility IOAS.
+ *
+ * Return: what the type1 ioctl returns, ENODEV where it needs the
+ * compatibility IOAS and there is none, or -ENOTTY for a VFIO ioctl
+ * that is not a container's.
+ */
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_GET_API_VERSION:
+		return VFIO_API_VERSION;
+	case VFIO_CHECK_EXTENSION:
+		return iommufd_vfio_check_extension(arg);
+	case VFIO_SET_IOMMU:
+		return iommufd_vfio_set_iommu(ictx, arg);
+	case VFIO_IOMMU_GET_INFO:
+		return iommufd_vfio_get_info(ictx, uarg);
+	case VFIO_IOMMU_MAP_DMA:
+		return iommufd_vfio_map_dma(ictx, uarg);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return iommufd_vfio_unmap_dma(ictx, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
