@@ -412,10 +412,11 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 	rc = iommufd_device_attach_new(idev, ioas, true, pt_id, old);
 	/*
 	 * 6.1's IOMMU_CAP_CACHE_COHERENCY says what the IOMMU driver can do,
-	 * not whether this device's IOMMU unit can (VT-d without snoop
-	 * control refuses the attach). Fall back to a plain page table.
+	 * not whether this device's IOMMU unit can: VT-d without snoop
+	 * control refuses the attach of an enforcing domain (-EOPNOTSUPP;
+	 * other drivers say -EINVAL). Fall back to a plain page table.
 	 */
-	if (rc == -EINVAL)
+	if (rc == -EINVAL || rc == -EOPNOTSUPP)
 		rc = iommufd_device_attach_new(idev, ioas, false, pt_id, old);
 	mutex_unlock(&ioas->mutex);
 	return rc;
