@@ -35,6 +35,7 @@
  */
 #include <linux/file.h>
 #include <linux/iommu.h>
+#include <linux/iommufd.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/iommufd.h>
@@ -84,6 +85,41 @@ void iommufd_vfio_forget_ioas(struct iommufd_ioas *ioas)
 		ictx->vfio_ioas = NULL;
 	mutex_unlock(&ictx->vfio_lock);
 }
+
+/**
+ * iommufd_vfio_compat_ioas - the compatibility IOAS, made if there is none
+ * @ictx: the context
+ * @ioas_id: returns the IOAS's ID
+ *
+ * For VFIO's group path: the devices of a group whose container is an
+ * iommufd attach to this IOAS when they are opened. The IOAS made here is
+ * an ordinary object of the context, which userspace can also reach by
+ * its ID (IOMMU_VFIO_IOAS_GET).
+ *
+ * Context: process context; takes the context's vfio_lock.
+ * Return: 0, or -ENOMEM.
+ */
+int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx, u32 *ioas_id)
+{
+	struct iommufd_ioas *ioas;
+
+	mutex_lock(&ictx->vfio_lock);
+	ioas = ictx->vfio_ioas;
+	if (!ioas) {
+		ioas = iommufd_ioas_alloc(ictx);
+		if (IS_ERR(ioas)) {
+			mutex_unlock(&ictx->vfio_lock);
+			return PTR_ERR(ioas);
+		}
+		iommufd_object_finalize(ictx, &ioas->obj);
+		ictx->vfio_ioas = ioas;
+	}
+	/* the ID can't change, and the lock keeps the IOAS from being freed */
+	*ioas_id = ioas->obj.id;
+	mutex_unlock(&ictx->vfio_lock);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas, IOMMUFD);
 
 /* IOMMU_VFIO_IOAS: choose, report or forget the compatibility IOAS. */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)

@@ -60,6 +60,7 @@ void iommufd_device_unbind(struct iommufd_device *idev);
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev);
 bool iommufd_device_enforced_coherent(struct iommufd_device *idev);
+int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx, u32 *ioas_id);
 
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
@@ -109,6 +110,12 @@ static inline bool
 iommufd_device_enforced_coherent(struct iommufd_device *idev)
 {
 	return false;
+}
+
+static inline int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx,
+					   u32 *ioas_id)
+{
+	return -EOPNOTSUPP;
 }
 
 static inline struct iommufd_access *
