@@ -44,14 +44,15 @@ for p in "$REPO"/patches/*.patch; do
 done
 [ $fail -eq 0 ] && msg "checkpatch --strict: ${#files[@]} files and $(ls "$REPO"/patches/*.patch | wc -l) patches clean; kernel-doc: ${#kdoc[@]} files clean"
 
-# W=1 + sparse on our directory only, in a build directory of its own so
-# the profile's objects (and its vmlinux) are not rebuilt for it.
+# W=1 + sparse on our directory and on VFIO's file of ours only, in a build
+# directory of its own so the profile's objects (and its vmlinux) are not
+# rebuilt for it.
 lint=$CACHE/lint-$PROFILE
 mkdir -p "$lint"
 cmp -s "$BUILD/.config" "$lint/.config" || cp "$BUILD/.config" "$lint/.config"
 log=$lint/lint.log
 if make -C "$TREE" O="$lint" ARCH=x86_64 -j"$JOBS" W=1 C=2 \
-	drivers/iommu/iommufd/ >"$log" 2>&1; then
+	drivers/iommu/iommufd/ drivers/vfio/iommufd.o >"$log" 2>&1; then
 	if grep -E ': (warning|error):' "$log" >&2; then
 		fail=1
 	else

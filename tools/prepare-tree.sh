@@ -91,6 +91,8 @@ link() {	# link <path in tree> <path in repo>
 link drivers/iommu/iommufd .
 link include/linux/iommufd.h include/linux/iommufd.h
 link include/uapi/linux/iommufd.h include/uapi/linux/iommufd.h
+# VFIO's side of the binding (patches/ hooks it into drivers/vfio/Makefile)
+link drivers/vfio/iommufd.c vfio/iommufd.c
 # The selftests are linked file by file into a real directory, so that
 # their "../kselftest_harness.h" and lib.mk's relative paths resolve in the
 # tree, not in the repository.

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VFIO devices on iommufd. This file is kept with iommufd and linked into
+ * drivers/vfio by the build.
+ *
+ * A VFIO group whose container is an iommufd file (VFIO_GROUP_SET_CONTAINER
+ * given a /dev/iommu descriptor) has no VFIO IOMMU driver behind it. Its
+ * devices are bound to the iommufd context when their first descriptor is
+ * opened, before the driver's open_device(), and attached to the context's
+ * compatibility IOAS; the last close unbinds them after close_device().
+ * So a device can do DMA only while userspace has it open, and only
+ * through page tables of the context userspace chose.
+ *
+ * How a device is bound is generic, chosen by the kind of its group; a
+ * driver only overrides it through the bind_iommufd/unbind_iommufd/
+ * attach_ioas device ops if it needs to:
+ *  - a physical device (VFIO_IOMMU group) is bound through the iommufd
+ *    device kAPI, which claims DMA ownership of its iommu_group;
+ *  - an emulated device (VFIO_EMULATED_IOMMU, mdev and the like) gets a
+ *    software access of the context: vfio_pin_pages(), vfio_unpin_pages()
+ *    and vfio_dma_rw() go through it, and an unmap of the IOAS reaches
+ *    the driver's dma_unmap() as with a type1 container.
+ *
+ * Locking: called with the device set's lock and the group lock held, as
+ * the container calls are; the iommufd calls take only iommufd's own
+ * locks under them.
+ */
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "vfio.h"
+
+MODULE_IMPORT_NS(IOMMUFD);
+
+static int vfio_iommufd_physical_bind(struct vfio_device *vdev,
+				      struct iommufd_ctx *ictx, u32 *out_id)
+{
+	struct iommufd_device *idev;
+
+	idev = iommufd_device_bind(ictx, vdev->dev, out_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	vdev->iommufd_device = idev;
+	return 0;
+}
+
+static void vfio_iommufd_physical_unbind(struct vfio_device *vdev)
+{
+	/* detached first: unbind then gives the group back blocked */
+	if (vdev->iommufd_attached)
+		iommufd_device_detach(vdev->iommufd_device);
+	vdev->iommufd_attached = false;
+	iommufd_device_unbind(vdev->iommufd_device);
+	vdev->iommufd_device = NULL;
+}
+
+static int vfio_iommufd_physical_attach(struct vfio_device *vdev, u32 *pt_id)
+{
+	int ret;
+
+	ret = iommufd_device_attach(vdev->iommufd_device, pt_id);
+	if (!ret)
+		vdev->iommufd_attached = true;
+	return ret;
+}
+
+/* userspace unmaps IOVA the emulated device may have pinned */
+static void vfio_iommufd_emulated_unmap(void *data, unsigned long iova,
+					unsigned long length)
+{
+	struct vfio_device *vdev = data;
+
+	if (vdev->ops->dma_unmap)
+		vdev->ops->dma_unmap(vdev, iova, length);
+}
+
+static const struct iommufd_access_ops vfio_iommufd_emulated_ops = {
+	.unmap = vfio_iommufd_emulated_unmap,
+};
+
+static int vfio_iommufd_emulated_bind(struct vfio_device *vdev,
+				      struct iommufd_ctx *ictx, u32 *out_id)
+{
+	struct iommufd_access *access;
+
+	access = iommufd_access_create(ictx, &vfio_iommufd_emulated_ops, vdev,
+				       out_id);
+	if (IS_ERR(access))
+		return PTR_ERR(access);
+	vdev->iommufd_access = access;
+	return 0;
+}
+
+static void vfio_iommufd_emulated_unbind(struct vfio_device *vdev)
+{
+	iommufd_access_destroy(vdev->iommufd_access);
+	vdev->iommufd_access = NULL;
+	vdev->iommufd_attached = false;
+}
+
+static int vfio_iommufd_emulated_attach(struct vfio_device *vdev, u32 *pt_id)
+{
+	int ret;
+
+	ret = iommufd_access_attach(vdev->iommufd_access, *pt_id);
+	if (!ret)
+		vdev->iommufd_attached = true;
+	return ret;
+}
+
+static bool vfio_iommufd_emulated(struct vfio_device *vdev)
+{
+	return vdev->group->type == VFIO_EMULATED_IOMMU;
+}
+
+/**
+ * vfio_iommufd_bind - bind a device being opened to its group's iommufd
+ * @vdev: the device, being opened for the first time
+ * @ictx: the group's iommufd context
+ *
+ * Binds the device and attaches it to the context's compatibility IOAS,
+ * which is made if the context has none.
+ *
+ * Context: the device set's lock and the group lock held.
+ * Return: 0, or the error of the bind or of the attach (nothing stays
+ * bound then).
+ */
+int vfio_iommufd_bind(struct vfio_device *vdev, struct iommufd_ctx *ictx)
+{
+	const struct vfio_device_ops *ops = vdev->ops;
+	u32 dev_id, ioas_id;
+	int ret;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+	if (vdev->group->type == VFIO_NO_IOMMU)
+		return -EPERM;
+	ret = iommufd_vfio_compat_ioas(ictx, &ioas_id);
+	if (ret)
+		return ret;
+	if (ops->bind_iommufd)
+		ret = ops->bind_iommufd(vdev, ictx, &dev_id);
+	else if (vfio_iommufd_emulated(vdev))
+		ret = vfio_iommufd_emulated_bind(vdev, ictx, &dev_id);
+	else
+		ret = vfio_iommufd_physical_bind(vdev, ictx, &dev_id);
+	if (ret)
+		return ret;
+
+	if (ops->attach_ioas)
+		ret = ops->attach_ioas(vdev, &ioas_id);
+	else if (vfio_iommufd_emulated(vdev))
+		ret = vfio_iommufd_emulated_attach(vdev, &ioas_id);
+	else
+		ret = vfio_iommufd_physical_attach(vdev, &ioas_id);
+	if (ret)
+		vfio_iommufd_unbind(vdev);
+	return ret;
+}
+
+/**
+ * vfio_iommufd_unbind - undo vfio_iommufd_bind() after the last close
+ * @vdev: the device; the driver's close_device() has run
+ *
+ * Context: the device set's lock and the group lock held.
+ */
+void vfio_iommufd_unbind(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+	if (vdev->ops->unbind_iommufd)
+		vdev->ops->unbind_iommufd(vdev);
+	else if (vfio_iommufd_emulated(vdev))
+		vfio_iommufd_emulated_unbind(vdev);
+	else
+		vfio_iommufd_physical_unbind(vdev);
+}
+
+/**
+ * vfio_iommufd_enforced_coherent - whether an open device's DMA snoops
+ * @vdev: the device
+ *
+ * Return: true if the device is bound physically and its IOMMU enforces
+ * cache coherency, false otherwise (an emulated device does no DMA, but
+ * nothing is known of the IOMMU then).
+ */
+bool vfio_iommufd_enforced_coherent(struct vfio_device *vdev)
+{
+	return vdev->iommufd_device &&
+	       iommufd_device_enforced_coherent(vdev->iommufd_device);
+}
+
+/*
+ * vfio_pin_pages(), vfio_unpin_pages() and vfio_dma_rw() of a device
+ * bound to an iommufd: through its software access.
+ */
+int vfio_iommufd_pin_pages(struct vfio_device *vdev, dma_addr_t iova,
+			   int npage, int prot, struct page **pages)
+{
+	unsigned int flags = 0;
+	int ret;
+
+	if (!vdev->iommufd_access)
+		return -EINVAL;
+	if (prot & IOMMU_WRITE)
+		flags |= IOMMUFD_ACCESS_RW_WRITE;
+	ret = iommufd_access_pin_pages(vdev->iommufd_access,
+				       ALIGN_DOWN(iova, PAGE_SIZE),
+				       (unsigned long)npage * PAGE_SIZE, pages,
+				       flags);
+	return ret ? ret : npage;
+}
+
+void vfio_iommufd_unpin_pages(struct vfio_device *vdev, dma_addr_t iova,
+			      int npage)
+{
+	if (WARN_ON(!vdev->iommufd_access))
+		return;
+	iommufd_access_unpin_pages(vdev->iommufd_access,
+				   ALIGN_DOWN(iova, PAGE_SIZE),
+				   (unsigned long)npage * PAGE_SIZE);
+}
+
+int vfio_iommufd_dma_rw(struct vfio_device *vdev, dma_addr_t iova,
+			void *data, size_t len, bool write)
+{
+	if (!vdev->iommufd_access)
+		return -EINVAL;
+	return iommufd_access_rw(vdev->iommufd_access, iova, data, len,
+				 write ? IOMMUFD_ACCESS_RW_WRITE :
+					 IOMMUFD_ACCESS_RW_READ);
+}
