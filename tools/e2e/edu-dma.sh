@@ -1,0 +1,22 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# End-to-end DMA by QEMU's edu through emulated VT-d, the device bound to
+# vfio-pci and its VFIO group's container a /dev/iommu file: first with
+# memory mapped by IOMMU_IOAS_MAP (the group path), then with the same
+# file used as a type1 container (VFIO_SET_IOMMU, VFIO_IOMMU_MAP_DMA).
+# Uses the edu that is alone in its iommu_group. Prints TAP.
+
+bdf=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] || continue
+	[ "$(ls $d/iommu_group/devices | wc -l)" -eq 1 ] || continue
+	bdf=${d##*/}
+	break
+done
+if [ -z "$bdf" ]; then
+	echo "TAP version 13"
+	echo "not ok 1 an edu alone in its iommu_group"
+	echo "1..1"
+	exit 1
+fi
+exec /tests/bin/edu-dma "$bdf"
