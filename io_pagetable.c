@@ -770,6 +770,18 @@ again:
 	return 0;
 }
 
+/* iopt_unmap_range() of [@iova, @iova + @length), @length not 0 */
+static int iopt_unmap_length(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long length, unsigned long *unmapped,
+			     bool need_any)
+{
+	unsigned long last;
+
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_range(iopt, iova, last, unmapped, need_any);
+}
+
 /**
  * iopt_unmap_iova - unmap every area inside an IOVA range
  * @iopt: the table
@@ -787,11 +799,7 @@ again:
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)
 {
-	unsigned long last;
-
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-	return iopt_unmap_range(iopt, iova, last, unmapped, true);
+	return iopt_unmap_length(iopt, iova, length, unmapped, true);
 }
 
 /**
@@ -810,11 +818,7 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 int iopt_unmap_iova_or_none(struct io_pagetable *iopt, unsigned long iova,
 			    unsigned long length, unsigned long *unmapped)
 {
-	unsigned long last;
-
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-	return iopt_unmap_range(iopt, iova, last, unmapped, false);
+	return iopt_unmap_length(iopt, iova, length, unmapped, false);
 }
 
 /* Split the area holding @iova, if any, so that an area starts there. */

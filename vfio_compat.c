@@ -154,7 +154,8 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 	}
 }
 
-static int iommufd_vfio_check_extension(unsigned long type)
+static long iommufd_vfio_check_extension(struct iommufd_ctx *ictx,
+					 unsigned long type)
 {
 	switch (type) {
 	case VFIO_TYPE1_IOMMU:
@@ -169,8 +170,8 @@ static int iommufd_vfio_check_extension(unsigned long type)
 	}
 }
 
-static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
-				  unsigned long type)
+static long iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
+				   unsigned long type)
 {
 	struct iommufd_ioas *ioas;
 	bool large_pages;
@@ -191,9 +192,10 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 	return rc;
 }
 
-static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx,
-				void __user *arg)
+static long iommufd_vfio_map_dma(struct iommufd_ctx *ictx,
+				 unsigned long uarg)
 {
+	void __user *arg = (void __user *)uarg;
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map,
 					 size);
 	struct vfio_iommu_type1_dma_map map;
@@ -242,9 +244,10 @@ static int iommufd_vfio_cut(struct io_pagetable *iopt, unsigned long iova,
 	return iopt_cut_iova(iopt, ends, ends[1] ? 2 : 1);
 }
 
-static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
-				  void __user *arg)
+static long iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
+				   unsigned long uarg)
 {
+	void __user *arg = (void __user *)uarg;
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
 					 size);
 	struct vfio_iommu_type1_dma_unmap unmap;
@@ -369,8 +372,10 @@ static size_t iommufd_vfio_caps_size(u32 nr_ranges)
 	       sizeof(struct vfio_iommu_type1_info_dma_avail);
 }
 
-static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
+static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
+				  unsigned long uarg)
 {
+	void __user *arg = (void __user *)uarg;
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_info,
 					 iova_pgsizes);
 	struct vfio_iommu_type1_info info = {};
@@ -417,37 +422,45 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	return 0;
 }
 
+static long iommufd_vfio_api_version(struct iommufd_ctx *ictx,
+				     unsigned long arg)
+{
+	return VFIO_API_VERSION;
+}
+
+/* The container ioctls, by their number above VFIO_BASE. */
+static long (*const iommufd_vfio_handlers[])(struct iommufd_ctx *ictx,
+					     unsigned long arg) = {
+	[_IOC_NR(VFIO_GET_API_VERSION) - VFIO_BASE] = iommufd_vfio_api_version,
+	[_IOC_NR(VFIO_CHECK_EXTENSION) - VFIO_BASE] =
+		iommufd_vfio_check_extension,
+	[_IOC_NR(VFIO_SET_IOMMU) - VFIO_BASE] = iommufd_vfio_set_iommu,
+	[_IOC_NR(VFIO_IOMMU_GET_INFO) - VFIO_BASE] = iommufd_vfio_get_info,
+	[_IOC_NR(VFIO_IOMMU_MAP_DMA) - VFIO_BASE] = iommufd_vfio_map_dma,
+	[_IOC_NR(VFIO_IOMMU_UNMAP_DMA) - VFIO_BASE] = iommufd_vfio_unmap_dma,
+};
+
 /**
  * iommufd_vfio_ioctl - a VFIO container ioctl on an iommufd file
  * @ictx: the file's context
- * @cmd: the ioctl number, of type VFIO_TYPE
- * @arg: its argument
+ * @cmd: the ioctl number; VFIO's are _IO(VFIO_TYPE, VFIO_BASE + n)
+ * @arg: its argument, an integer or a user pointer
  *
  * Context: process context; takes the locks of the compatibility IOAS.
  *
- * Return: what the type1 ioctl returns, ENODEV where it needs the
- * compatibility IOAS and there is none, or -ENOTTY for a VFIO ioctl
- * that is not a container's.
+ * Return: what the type1 ioctl returns, -ENODEV where it needs the
+ * compatibility IOAS and there is none, or -ENOTTY for any other number
+ * (the group and device ioctls included).
  */
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg)
 {
-	void __user *uarg = (void __user *)arg;
+	unsigned int nr = _IOC_NR(cmd);
 
-	switch (cmd) {
-	case VFIO_GET_API_VERSION:
-		return VFIO_API_VERSION;
-	case VFIO_CHECK_EXTENSION:
-		return iommufd_vfio_check_extension(arg);
-	case VFIO_SET_IOMMU:
-		return iommufd_vfio_set_iommu(ictx, arg);
-	case VFIO_IOMMU_GET_INFO:
-		return iommufd_vfio_get_info(ictx, uarg);
-	case VFIO_IOMMU_MAP_DMA:
-		return iommufd_vfio_map_dma(ictx, uarg);
-	case VFIO_IOMMU_UNMAP_DMA:
-		return iommufd_vfio_unmap_dma(ictx, uarg);
-	default:
+	/* a number with size or direction bits is not one of them */
+	if (cmd != _IO(VFIO_TYPE, nr) || nr < VFIO_BASE ||
+	    nr - VFIO_BASE >= ARRAY_SIZE(iommufd_vfio_handlers) ||
+	    !iommufd_vfio_handlers[nr - VFIO_BASE])
 		return -ENOTTY;
-	}
+	return iommufd_vfio_handlers[nr - VFIO_BASE](ictx, arg);
 }
