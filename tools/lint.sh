@@ -44,7 +44,7 @@ for p in "$REPO"/patches/*.patch; do
 done
 [ $fail -eq 0 ] && msg "checkpatch --strict: ${#files[@]} files and $(ls "$REPO"/patches/*.patch | wc -l) patches clean; kernel-doc: ${#kdoc[@]} files clean"
 
-# W=1 + sparse on our directory and on VFIO's file of ours only, in a build
+# W=1 + sparse on our directory and on the VFIO files of ours only, in a build
 # directory of its own so the profile's objects (and its vmlinux) are not
 # rebuilt for it.
 lint=$CACHE/lint-$PROFILE
@@ -52,7 +52,8 @@ mkdir -p "$lint"
 cmp -s "$BUILD/.config" "$lint/.config" || cp "$BUILD/.config" "$lint/.config"
 log=$lint/lint.log
 if make -C "$TREE" O="$lint" ARCH=x86_64 -j"$JOBS" W=1 C=2 \
-	drivers/iommu/iommufd/ drivers/vfio/iommufd.o >"$log" 2>&1; then
+	drivers/iommu/iommufd/ drivers/vfio/iommufd.o \
+	drivers/vfio/device_cdev.o >"$log" 2>&1; then
 	if grep -E ': (warning|error):' "$log" >&2; then
 		fail=1
 	else

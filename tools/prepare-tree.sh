@@ -93,6 +93,7 @@ link include/linux/iommufd.h include/linux/iommufd.h
 link include/uapi/linux/iommufd.h include/uapi/linux/iommufd.h
 # VFIO's side of the binding (patches/ hooks it into drivers/vfio/Makefile)
 link drivers/vfio/iommufd.c vfio/iommufd.c
+link drivers/vfio/device_cdev.c vfio/device_cdev.c
 # The selftests are linked file by file into a real directory, so that
 # their "../kselftest_harness.h" and lib.mk's relative paths resolve in the
 # tree, not in the repository.

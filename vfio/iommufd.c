@@ -9,7 +9,10 @@
  * opened, before the driver's open_device(), and attached to the context's
  * compatibility IOAS; the last close unbinds them after close_device().
  * So a device can do DMA only while userspace has it open, and only
- * through page tables of the context userspace chose.
+ * through page tables of the context userspace chose. A device opened
+ * through its cdev (device_cdev.c) is bound the same way but not
+ * attached: userspace picks its page table (vfio_iommufd_attach_pt()),
+ * moves it to another, or blocks its DMA again (vfio_iommufd_detach_pt()).
  *
  * How a device is bound is generic, chosen by the kind of its group; a
  * driver only overrides it through the bind_iommufd/unbind_iommufd/
@@ -44,16 +47,7 @@ static int vfio_iommufd_physical_bind(struct vfio_device *vdev,
 	return 0;
 }
 
-static void vfio_iommufd_physical_unbind(struct vfio_device *vdev)
-{
-	/* detached first: unbind then gives the group back blocked */
-	if (vdev->iommufd_attached)
-		iommufd_device_detach(vdev->iommufd_device);
-	vdev->iommufd_attached = false;
-	iommufd_device_unbind(vdev->iommufd_device);
-	vdev->iommufd_device = NULL;
-}
-
+/* attaching an attached device replaces its page table (the kAPI does) */
 static int vfio_iommufd_physical_attach(struct vfio_device *vdev, u32 *pt_id)
 {
 	int ret;
@@ -62,6 +56,21 @@ static int vfio_iommufd_physical_attach(struct vfio_device *vdev, u32 *pt_id)
 	if (!ret)
 		vdev->iommufd_attached = true;
 	return ret;
+}
+
+static void vfio_iommufd_physical_detach(struct vfio_device *vdev)
+{
+	if (vdev->iommufd_attached)
+		iommufd_device_detach(vdev->iommufd_device);
+	vdev->iommufd_attached = false;
+}
+
+static void vfio_iommufd_physical_unbind(struct vfio_device *vdev)
+{
+	/* detached first: the group is blocked until unbind gives it back */
+	vfio_iommufd_physical_detach(vdev);
+	iommufd_device_unbind(vdev->iommufd_device);
+	vdev->iommufd_device = NULL;
 }
 
 /* userspace unmaps IOVA the emulated device may have pinned */
@@ -102,15 +111,93 @@ static int vfio_iommufd_emulated_attach(struct vfio_device *vdev, u32 *pt_id)
 {
 	int ret;
 
-	ret = iommufd_access_attach(vdev->iommufd_access, *pt_id);
+	if (vdev->iommufd_attached)
+		ret = iommufd_access_replace(vdev->iommufd_access, *pt_id);
+	else
+		ret = iommufd_access_attach(vdev->iommufd_access, *pt_id);
 	if (!ret)
 		vdev->iommufd_attached = true;
 	return ret;
 }
 
+static void vfio_iommufd_emulated_detach(struct vfio_device *vdev)
+{
+	if (vdev->iommufd_attached)
+		iommufd_access_detach(vdev->iommufd_access);
+	vdev->iommufd_attached = false;
+}
+
 static bool vfio_iommufd_emulated(struct vfio_device *vdev)
 {
 	return vdev->group->type == VFIO_EMULATED_IOMMU;
+}
+
+/**
+ * vfio_iommufd_bind_device - bind a device being opened to an iommufd
+ * @vdev: the device, being opened for the first time
+ * @ictx: the context
+ * @dev_id: returns the ID of the bound device (of its access, for an
+ *          emulated device) in @ictx
+ *
+ * The device is bound, not attached: a physical device's iommu_group is
+ * owned by @ictx and blocks DMA until vfio_iommufd_attach_pt().
+ *
+ * Context: the device set's lock held.
+ * Return: 0; -EPERM for a no-IOMMU device; or the error of the bind.
+ */
+int vfio_iommufd_bind_device(struct vfio_device *vdev,
+			     struct iommufd_ctx *ictx, u32 *dev_id)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+	if (vdev->group->type == VFIO_NO_IOMMU)
+		return -EPERM;
+	if (vdev->ops->bind_iommufd)
+		return vdev->ops->bind_iommufd(vdev, ictx, dev_id);
+	if (vfio_iommufd_emulated(vdev))
+		return vfio_iommufd_emulated_bind(vdev, ictx, dev_id);
+	return vfio_iommufd_physical_bind(vdev, ictx, dev_id);
+}
+
+/**
+ * vfio_iommufd_attach_pt - attach a bound device to an IOAS or a HWPT
+ * @vdev: the bound device
+ * @pt_id: in: the ID of an IOAS or HWPT of the bound context; out: the
+ *         HWPT (or, for an emulated device, the IOAS) the device uses
+ *
+ * An attached device is moved to the new page table.
+ *
+ * Context: the device set's lock held.
+ * Return: 0, -EINVAL if the device is not bound, or the error of the
+ * attach (the device stays where it was then).
+ */
+int vfio_iommufd_attach_pt(struct vfio_device *vdev, u32 *pt_id)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+	if (!vdev->iommufd_device && !vdev->iommufd_access &&
+	    !vdev->ops->attach_ioas)
+		return -EINVAL;
+	if (vdev->ops->attach_ioas)
+		return vdev->ops->attach_ioas(vdev, pt_id);
+	if (vfio_iommufd_emulated(vdev))
+		return vfio_iommufd_emulated_attach(vdev, pt_id);
+	return vfio_iommufd_physical_attach(vdev, pt_id);
+}
+
+/**
+ * vfio_iommufd_detach_pt - block a bound device's DMA again
+ * @vdev: the bound device, attached or not
+ *
+ * Context: the device set's lock held.
+ */
+void vfio_iommufd_detach_pt(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+	if (vdev->ops->detach_ioas)
+		vdev->ops->detach_ioas(vdev);
+	else if (vfio_iommufd_emulated(vdev))
+		vfio_iommufd_emulated_detach(vdev);
+	else if (vdev->iommufd_device)
+		vfio_iommufd_physical_detach(vdev);
 }
 
 /**
@@ -127,31 +214,18 @@ static bool vfio_iommufd_emulated(struct vfio_device *vdev)
  */
 int vfio_iommufd_bind(struct vfio_device *vdev, struct iommufd_ctx *ictx)
 {
-	const struct vfio_device_ops *ops = vdev->ops;
 	u32 dev_id, ioas_id;
 	int ret;
 
-	lockdep_assert_held(&vdev->dev_set->lock);
 	if (vdev->group->type == VFIO_NO_IOMMU)
 		return -EPERM;
 	ret = iommufd_vfio_compat_ioas(ictx, &ioas_id);
 	if (ret)
 		return ret;
-	if (ops->bind_iommufd)
-		ret = ops->bind_iommufd(vdev, ictx, &dev_id);
-	else if (vfio_iommufd_emulated(vdev))
-		ret = vfio_iommufd_emulated_bind(vdev, ictx, &dev_id);
-	else
-		ret = vfio_iommufd_physical_bind(vdev, ictx, &dev_id);
+	ret = vfio_iommufd_bind_device(vdev, ictx, &dev_id);
 	if (ret)
 		return ret;
-
-	if (ops->attach_ioas)
-		ret = ops->attach_ioas(vdev, &ioas_id);
-	else if (vfio_iommufd_emulated(vdev))
-		ret = vfio_iommufd_emulated_attach(vdev, &ioas_id);
-	else
-		ret = vfio_iommufd_physical_attach(vdev, &ioas_id);
+	ret = vfio_iommufd_attach_pt(vdev, &ioas_id);
 	if (ret)
 		vfio_iommufd_unbind(vdev);
 	return ret;
