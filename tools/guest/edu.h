@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * edu.h: what the guest programs that drive QEMU's edu device through
+ * VFIO share: TAP output, the device's registers and DMA, and the kernel
+ * log's IOMMU faults. Each program is one translation unit that includes
+ * this once.
+ *
+ * The edu model (QEMU docs/specs/edu.rst): BAR0 registers; DMA source,
+ * destination and count at 0x80/0x88/0x90, the command at 0x98 (bit 0
+ * start, bit 1 edu -> RAM); its buffer lives at 0x40000 in the device's
+ * own address space and is 4096 bytes. QEMU 7.2 stops the VM on a DMA
+ * that does not fit strictly inside that buffer, so at most 2048 bytes
+ * move at a time here.
+ */
+#ifndef EDU_H
+#define EDU_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#define EDU_DMA_SRC 0x80
+#define EDU_DMA_DST 0x88
+#define EDU_DMA_CNT 0x90
+#define EDU_DMA_CMD 0x98
+#define EDU_CMD_START 0x1
+#define EDU_CMD_TO_RAM 0x2
+#define EDU_BUF 0x40000
+#define EDU_ID 0x00
+#define XFER 2048
+
+/* IOVAs: inside VT-d's aperture, away from its reserved MSI window */
+#define IOVA_SRC 0x10000000ULL
+#define IOVA_DST 0x10200000ULL
+
+static int ntest, nfail;
+
+static inline void ok(int cond, const char *what)
+{
+	ntest++;
+	if (!cond)
+		nfail++;
+	printf("%sok %d %s\n", cond ? "" : "not ", ntest, what);
+	fflush(stdout);
+}
+
+static inline void die(const char *what)
+{
+	printf("not ok %d %s: %s\n", ++ntest, what, strerror(errno));
+	printf("1..%d\n", ntest);
+	exit(1);
+}
+
+struct edu {
+	int dev;
+	__u64 bar0;	/* offset of BAR0 in the device fd */
+	__u64 config;	/* offset of the config space */
+};
+
+static inline __u32 rd32(struct edu *e, __u64 reg)
+{
+	__u32 v = 0;
+
+	if (pread(e->dev, &v, 4, e->bar0 + reg) != 4)
+		die("read a BAR0 register");
+	return v;
+}
+
+static inline void wr64(struct edu *e, __u64 reg, __u64 v)
+{
+	if (pwrite(e->dev, &v, 8, e->bar0 + reg) != 8)
+		die("write a BAR0 register");
+}
+
+static inline __u64 region_offset(int dev, __u32 index)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = index,
+	};
+
+	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &info))
+		die("VFIO_DEVICE_GET_REGION_INFO");
+	return info.offset;
+}
+
+static inline void edu_setup(struct edu *e, int dev)
+{
+	__u16 cmd;
+
+	e->dev = dev;
+	e->bar0 = region_offset(dev, VFIO_PCI_BAR0_REGION_INDEX);
+	e->config = region_offset(dev, VFIO_PCI_CONFIG_REGION_INDEX);
+	if (pread(dev, &cmd, 2, e->config + PCI_COMMAND) != 2)
+		die("read PCI_COMMAND");
+	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
+	if (pwrite(dev, &cmd, 2, e->config + PCI_COMMAND) != 2)
+		die("write PCI_COMMAND");
+}
+
+/* one DMA, waited for; 0 once the device says it is done */
+static inline int edu_dma(struct edu *e, __u64 src, __u64 dst, __u32 len,
+			  int to_ram)
+{
+	struct timespec t0, t;
+
+	wr64(e, EDU_DMA_SRC, src);
+	wr64(e, EDU_DMA_DST, dst);
+	wr64(e, EDU_DMA_CNT, len);
+	wr64(e, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* TCG on a busy host can be slow: wait up to 60 s */
+	for (;;) {
+		if (!(rd32(e, EDU_DMA_CMD) & EDU_CMD_START))
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 60)
+			return -1;
+		usleep(1000);
+	}
+}
+
+static inline void fill(unsigned char *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(seed + i * 7 + (i >> 8));
+}
+
+/* /dev/kmsg, positioned after what the kernel logged so far */
+static inline int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* whether the kernel logs a DMAR fault at @iova within 30 s */
+static inline int kmsg_wait_fault(int fd, __u64 iova)
+{
+	char rec[1024], want[64];
+	int tries;
+
+	snprintf(want, sizeof(want), "fault addr 0x%llx",
+		 (unsigned long long)iova);
+	for (tries = 0; tries < 300; tries++) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+
+		if (n > 0) {
+			rec[n] = 0;
+			if (strstr(rec, want))
+				return 1;
+			continue;
+		}
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
+static inline int map_native(int iommufd, __u32 ioas, void *va,
+			     __u64 iova, __u64 len)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_MAP, &map);
+}
+
+static inline int unmap_native(int iommufd, __u32 ioas, __u64 iova,
+			       __u64 len)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = len,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &unmap);
+}
+
+#endif
