@@ -5,14 +5,15 @@
 #
 #   make check                 lint, build the debug kernel, boot it, run all tests
 #   make run                   boot the VM and show the demo (a shell if interactive)
-#   make vm CMD='...'          boot the VM and run CMD in it
+#   make vm CMD='...'          boot the VM and run CMD in it (QEMU_ARGS='...'
+#                              adds QEMU devices)
 #   make bench                 benchmarks on the perf kernel
 #   make conformance           mainline 6.12's iommufd kselftests against our kernel
 #   make build [PROFILE=...]   just build the kernel and the test programs
 #   make lint                  checkpatch, W=1 and sparse on our code
 
 SHELL := /bin/bash
-export PROFILE CMD EXTRA ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND IOMMUFD_CACHE
+export PROFILE CMD EXTRA QEMU_ARGS ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND IOMMUFD_CACHE
 
 .PHONY: help check run vm bench conformance build lint cache-clean
 

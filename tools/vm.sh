@@ -8,6 +8,8 @@
 # init and the tests print (ttyS1) goes to output.log and is streamed here.
 #
 # Environment: RUN_DIR (where to keep the logs), CMD (mode vm), EXTRA (a directory, appears as /extra),
+# QEMU_ARGS (more QEMU options, split at spaces: extra devices such as
+# "-device nvme,serial=n1,drive=d -drive if=none,id=d,file=...,format=raw"),
 # ICOUNT=1 (deterministic guest time), VM_TIMEOUT (seconds, wall clock),
 # BOOT_STALL, BOOT_TIMEOUT and VM_BOOT_TRIES (hung boots, see below),
 # VM_MEM, VM_APPEND (more kernel parameters), ARCH (x86_64 only so far).
@@ -60,6 +62,11 @@ qemu=(qemu-system-x86_64
 	-kernel "$kernel" -initrd "$run/initrd.gz"
 	-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 kasan_multi_shot idle=poll rdinit=/init ${VM_APPEND:-}"
 	-serial "file:$run/console.log")
+# More devices for make vm; a PCI device that honours the vIOMMU (e1000,
+# nvme, edu; virtio only with iommu_platform=on) can be bound to vfio-pci
+# in the guest and driven through iommufd.
+# shellcheck disable=SC2206
+[ -n "${QEMU_ARGS:-}" ] && qemu+=(${QEMU_ARGS})
 # -icount makes guest time count instructions. It also makes TCG run the
 # vCPUs round-robin, where the second vCPU never came up: use one.
 [ "${ICOUNT:-0}" = 1 ] && qemu+=(-icount shift=0,sleep=off -smp 1)
