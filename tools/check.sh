@@ -15,6 +15,14 @@ msg "booting the $PROFILE kernel and running the test plan"
 tv=$(now)
 mkdir -p "$LOGS"
 run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-check-$PROFILE-XXXX")
+# Device models besides the edus, added the way make vm QEMU_ARGS adds
+# them: two e1000 NICs on a hub and an NVMe controller on a null drive.
+# e2e:other-devices drives them through vfio-pci and iommufd.
+more="-netdev hubport,id=hp0,hubid=0 -device e1000,netdev=hp0,addr=05.0"
+more+=" -netdev hubport,id=hp1,hubid=0 -device e1000,netdev=hp1,addr=06.0"
+more+=" -blockdev null-co,node-name=nvm0,size=67108864"
+more+=" -device nvme,serial=iommufd0,drive=nvm0,addr=07.0"
+export QEMU_ARGS="$more ${QEMU_ARGS:-}"
 vm_rc=0
 RUN_DIR=$run "$T/vm.sh" check || vm_rc=$?
 first=$(grep -m1 -E 'KTAP version|TAP version' "$run/console.log" |

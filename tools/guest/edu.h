@@ -77,6 +77,12 @@ static inline __u32 rd32(struct edu *e, __u64 reg)
 	return v;
 }
 
+static inline void wr32(struct edu *e, __u64 reg, __u32 v)
+{
+	if (pwrite(e->dev, &v, 4, e->bar0 + reg) != 4)
+		die("write a BAR0 register");
+}
+
 static inline void wr64(struct edu *e, __u64 reg, __u64 v)
 {
 	if (pwrite(e->dev, &v, 8, e->bar0 + reg) != 8)
