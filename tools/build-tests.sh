@@ -42,4 +42,4 @@ for dir in guest:bin bench:bench; do
 			"$src" || die "building $src failed"
 	done
 done
-cp "$REPO"/tools/e2e/*.sh "$out/e2e/" 2>/dev/null || true
+cp "$REPO"/tools/e2e/*.sh "$REPO"/tools/e2e/*.inc "$out/e2e/" 2>/dev/null || true

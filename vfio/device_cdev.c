@@ -139,6 +139,23 @@ static void vfio_cdev_close(struct vfio_device *device)
 	module_put(device->dev->driver->owner);
 }
 
+/*
+ * Copy the first @minsz bytes of an ioctl argument that starts, as the
+ * three of the cdev do, with argsz and flags: argsz must cover @minsz, and
+ * no flag is defined.
+ */
+static int vfio_cdev_get_arg(void *karg, const void __user *uarg,
+			     size_t minsz)
+{
+	const u32 *head = karg;		/* argsz, flags */
+
+	if (copy_from_user(karg, uarg, minsz))
+		return -EFAULT;
+	if (head[0] < minsz || head[1])
+		return -EINVAL;
+	return 0;
+}
+
 static long vfio_cdev_bind(struct vfio_cdev_file *cf,
 			   struct vfio_device_bind_iommufd __user *arg)
 {
@@ -151,11 +168,9 @@ static long vfio_cdev_bind(struct vfio_cdev_file *cf,
 	u32 dev_id;
 	long ret;
 
-	if (copy_from_user(&bind, arg, minsz))
-		return -EFAULT;
-	if (bind.argsz < minsz || bind.flags)
-		return -EINVAL;
-
+	ret = vfio_cdev_get_arg(&bind, arg, minsz);
+	if (ret)
+		return ret;
 	f = fdget(bind.iommufd);
 	if (!f.file)
 		return -EBADF;
@@ -196,11 +211,9 @@ static long vfio_cdev_attach(struct vfio_cdev_file *cf,
 	struct vfio_device_attach_iommufd_pt attach;
 	long ret;
 
-	if (copy_from_user(&attach, arg, minsz))
-		return -EFAULT;
-	if (attach.argsz < minsz || attach.flags)
-		return -EINVAL;
-
+	ret = vfio_cdev_get_arg(&attach, arg, minsz);
+	if (ret)
+		return ret;
 	mutex_lock(&device->dev_set->lock);
 	ret = vfio_iommufd_attach_pt(device, &attach.pt_id);
 	if (!ret && put_user(attach.pt_id, &arg->pt_id)) {
@@ -219,12 +232,11 @@ static long vfio_cdev_detach(struct vfio_cdev_file *cf,
 					 flags);
 	struct vfio_device *device = cf->device;
 	struct vfio_device_detach_iommufd_pt detach;
+	int ret;
 
-	if (copy_from_user(&detach, arg, minsz))
-		return -EFAULT;
-	if (detach.argsz < minsz || detach.flags)
-		return -EINVAL;
-
+	ret = vfio_cdev_get_arg(&detach, arg, minsz);
+	if (ret)
+		return ret;
 	mutex_lock(&device->dev_set->lock);
 	vfio_iommufd_detach_pt(device);
 	mutex_unlock(&device->dev_set->lock);

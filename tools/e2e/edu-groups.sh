@@ -6,17 +6,7 @@
 # device in a group of its own; init must have bound all three to vfio-pci.
 # Prints TAP.
 
-n=0
-fail=0
-ok() {		# ok <condition-status> <description>
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		fail=1
-	fi
-}
+. "$(dirname "$0")/tap.inc"
 group_of() { basename "$(readlink /sys/bus/pci/devices/$1/iommu_group)"; }
 
 edus=

@@ -6,17 +6,7 @@
 # one does real DMA). Prints TAP; the probes' own TAP is indented as
 # comments.
 
-n=0
-fail=0
-ok() {		# ok <status> <description>
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		fail=1
-	fi
-}
+. "$(dirname "$0")/tap.inc"
 echo "TAP version 13"
 found=
 for d in /sys/bus/pci/devices/*; do

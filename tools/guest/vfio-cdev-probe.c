@@ -41,7 +41,8 @@ static int wait_ready(struct edu *e, int ready)
 static void nvme_identify(struct edu *e, unsigned char *buf)
 {
 	__u32 *sqe = (__u32 *)(buf + SQ_OFF);
-	volatile __u32 *cqe = (__u32 *)(buf + CQ_OFF);
+	__u32 *cqe = (__u32 *)(buf + CQ_OFF);
+	__u32 status;
 	__u64 cap = rd32(e, 0) | (__u64)rd32(e, 4) << 32;
 	unsigned int stride = 4 << ((cap >> 32) & 0xf);
 	__u16 vid;
@@ -66,10 +67,15 @@ static void nvme_identify(struct edu *e, unsigned char *buf)
 	sqe[7] = (__u32)((IOVA + ID_OFF) >> 32);
 	sqe[10] = 1;					/* CNS: controller */
 	wr32(e, 0x1000, 1);				/* SQ 0 tail */
-	for (i = 0; i < 60000 && !(cqe[3] & (1 << 16)); i++)
+	/* the controller writes the entry by DMA: the phase bit shows it */
+	for (i = 0; i < 60000; i++) {
+		status = __atomic_load_n(&cqe[3], __ATOMIC_ACQUIRE);
+		if (status & (1 << 16))
+			break;
 		usleep(1000);
-	ok(cqe[3] & (1 << 16), "NVMe: the command completed");
-	ok((cqe[3] & 0xffff) == 0x1234 && !(cqe[3] >> 17),
+	}
+	ok(status & (1 << 16), "NVMe: the command completed");
+	ok((status & 0xffff) == 0x1234 && !(status >> 17),
 	   "NVMe: with success, for our command ID");
 	wr32(e, 0x1000 + stride, 1);		/* CQ 0 head */
 	memcpy(&vid, buf + ID_OFF, 2);
