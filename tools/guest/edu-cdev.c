@@ -27,7 +27,6 @@
  *    driver has one, the other can't be bound.
  * Prints TAP; exits 0 only if every check passed.
  */
-#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -44,42 +43,6 @@ static void check_errno(int ret, int err, const char *what)
 	snprintf(msg, sizeof(msg), "%s: %s (%s)", what, strerror(err),
 		 ret ? strerror(errno) : "succeeded");
 	ok(ret != 0 && errno == err, msg);
-}
-
-/* /dev/vfio/devices/vfioX of @bdf, from its vfio-dev/ sysfs directory */
-static int cdev_path(const char *bdf, char *path, size_t size)
-{
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int found = 0;
-
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	d = opendir(dir);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "vfio", 4))
-			continue;
-		snprintf(path, size, "/dev/vfio/devices/%s", de->d_name);
-		found = 1;
-		break;
-	}
-	closedir(d);
-	return found ? 0 : -1;
-}
-
-static int open_cdev(const char *bdf)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (cdev_path(bdf, path, sizeof(path)))
-		die("find vfio-dev/vfioX in sysfs");
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open the cdev");
-	return fd;
 }
 
 static int bind(int dev, int iommufd, __u32 *dev_id)

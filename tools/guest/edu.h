@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * edu.h: what the guest programs that drive QEMU's edu device through
- * VFIO share: TAP output, the device's registers and DMA, and the kernel
- * log's IOMMU faults. Each program is one translation unit that includes
- * this once.
+ * VFIO share: TAP output, the device's registers and DMA, the kernel
+ * log's IOMMU faults, IOAS maps and opening a device's VFIO cdev. Each
+ * program is one translation unit that includes this once.
  *
  * The edu model (QEMU docs/specs/edu.rst): BAR0 registers; DMA source,
  * destination and count at 0x80/0x88/0x90, the command at 0x98 (bit 0
@@ -15,6 +15,7 @@
 #ifndef EDU_H
 #define EDU_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -206,6 +207,42 @@ static inline int unmap_native(int iommufd, __u32 ioas, __u64 iova,
 	};
 
 	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &unmap);
+}
+
+/* /dev/vfio/devices/vfioX of @bdf, from its vfio-dev/ sysfs directory */
+static inline int cdev_path(const char *bdf, char *path, size_t size)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "vfio", 4))
+			continue;
+		snprintf(path, size, "/dev/vfio/devices/%s", de->d_name);
+		found = 1;
+		break;
+	}
+	closedir(d);
+	return found ? 0 : -1;
+}
+
+static inline int open_cdev(const char *bdf)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (cdev_path(bdf, path, sizeof(path)))
+		die("find vfio-dev/vfioX in sysfs");
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open the cdev");
+	return fd;
 }
 
 #endif

@@ -13,8 +13,6 @@
  * checks the data the controller wrote through the IOMMU (its PCI vendor
  * ID and serial number). Prints TAP; exits 0 only if every check passed.
  */
-#include <dirent.h>
-
 #include "edu.h"
 
 #define IOVA 0x20000000ULL
@@ -97,28 +95,6 @@ static unsigned int sysfs_hex(const char *bdf, const char *name)
 		die("read a sysfs attribute");
 	close(fd);
 	return strtoul(buf, NULL, 16);
-}
-
-static int open_cdev(const char *bdf)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 300] = "";
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	d = opendir(dir);
-	if (!d)
-		die("opendir vfio-dev");
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, "vfio", 4))
-			snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
-				 de->d_name);
-	closedir(d);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open the cdev");
-	return fd;
 }
 
 int main(int argc, char **argv)
