@@ -275,11 +275,8 @@ static void dma_roundtrip(struct edu *e, unsigned char *src,
 
 static unsigned char *buffer(unsigned int seed)
 {
-	unsigned char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p = anon_buffer(LEN);
 
-	if (p == MAP_FAILED)
-		die("mmap");
 	fill(p, LEN, seed);
 	return p;
 }

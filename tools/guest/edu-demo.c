@@ -63,12 +63,8 @@ int main(int argc, char **argv)
 
 	step("IOMMU_IOAS_MAP: two buffers of ours at IOVAs we choose\n"
 	     "   (pinned once, charged to RLIMIT_MEMLOCK)");
-	src = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	dst = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED || dst == MAP_FAILED)
-		die("mmap");
+	src = anon_buffer(len);
+	dst = anon_buffer(len);
 	memcpy(src, msg, sizeof(msg));
 	memset(dst, '.', len);
 	if (map_native(iommufd, alloc.out_ioas_id, src, IOVA_SRC, len) ||

@@ -84,12 +84,8 @@ static void run(const char *bdf, int compat)
 	printf("# --- edu %s, %s ---\n", bdf,
 	       compat ? "/dev/iommu as a type1 container" :
 			"group with an iommufd, IOMMU_IOAS_MAP");
-	src = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	dst = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED || dst == MAP_FAILED)
-		die("mmap");
+	src = anon_buffer(len);
+	dst = anon_buffer(len);
 	fill(src, XFER, compat ? 0xa5 : 0x5a);
 	memset(dst, 0xee, len);
 

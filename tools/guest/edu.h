@@ -138,6 +138,17 @@ static inline int edu_dma(struct edu *e, __u64 src, __u64 dst, __u32 len,
 	}
 }
 
+/* @len bytes of private anonymous memory, or the program dies */
+static inline unsigned char *anon_buffer(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
 static inline void fill(unsigned char *p, size_t len, unsigned int seed)
 {
 	size_t i;
