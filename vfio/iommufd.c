@@ -73,14 +73,17 @@ static void vfio_iommufd_physical_unbind(struct vfio_device *vdev)
 	vdev->iommufd_device = NULL;
 }
 
-/* userspace unmaps IOVA the emulated device may have pinned */
+/*
+ * Userspace unmaps IOVA that the emulated device may have pinned: its
+ * driver unpins there before the unmap goes on, as with a type1 container.
+ */
 static void vfio_iommufd_emulated_unmap(void *data, unsigned long iova,
 					unsigned long length)
 {
-	struct vfio_device *vdev = data;
+	const struct vfio_device_ops *ops = ((struct vfio_device *)data)->ops;
 
-	if (vdev->ops->dma_unmap)
-		vdev->ops->dma_unmap(vdev, iova, length);
+	if (ops->dma_unmap)
+		ops->dma_unmap(data, iova, length);
 }
 
 static const struct iommufd_access_ops vfio_iommufd_emulated_ops = {
