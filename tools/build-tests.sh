@@ -42,4 +42,22 @@ for dir in guest:bin bench:bench; do
 			"$src" || die "building $src failed"
 	done
 done
+# e2e:qemu-client: Debian's QEMU with the libraries, TCG module and firmware
+# it needs, and its bare-metal guest (32-bit multiboot), under /tests/qemu
+q=$out/qemu
+mkdir -p "$q/bin" "$q/lib" "$q/mod" "$q/fw"
+cp /usr/bin/qemu-system-x86_64 "$q/bin/"
+mods=/usr/lib/x86_64-linux-gnu/qemu
+cp "$mods/accel-tcg-x86_64.so" "$q/mod/"
+for lib in $( (ldd /usr/bin/qemu-system-x86_64; ldd "$mods/accel-tcg-x86_64.so") |
+	awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do
+	cp -L "$lib" "$q/lib/"
+done
+cp -L /usr/share/seabios/bios-256k.bin /usr/share/qemu/multiboot_dma.bin \
+	/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin "$q/fw/"
+gcc -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -no-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -O2 -Wall -Werror \
+	-static -Wl,-T,"$REPO/tools/l2guest/edu-guest.ld" -Wl,--build-id=none \
+	-o "$q/edu-guest.elf" "$REPO/tools/l2guest/edu-guest.c" ||
+	die "building the bare-metal edu guest failed"
 cp "$REPO"/tools/e2e/*.sh "$REPO"/tools/e2e/*.inc "$out/e2e/" 2>/dev/null || true

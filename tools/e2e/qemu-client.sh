@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# QEMU as a real client: Debian's QEMU 7.2 runs inside the VM (TCG) and
+# passes the edu that is alone in its iommu_group through with
+# -device vfio-pci, with /dev/vfio/vfio a symlink to /dev/iommu, so its
+# VFIO container is served by iommufd's type1 compatibility. Its guest is
+# tools/l2guest/edu-guest.c, which DMAs a pattern through its own RAM and
+# reports on its serial port. Prints TAP.
+
+. "$(dirname "$0")/tap.inc"
+X=/tests/qemu
+echo "TAP version 13"
+bdf=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] || continue
+	[ "$(ls $d/iommu_group/devices | wc -l)" -eq 1 ] && bdf=${d##*/}
+done
+[ -n "$bdf" ]; ok $? "an edu alone in its iommu_group: $bdf"
+
+mv /dev/vfio/vfio /dev/vfio/vfio.type1
+ln -s /dev/iommu /dev/vfio/vfio
+[ "$(readlink /dev/vfio/vfio)" = /dev/iommu ]
+ok $? "/dev/vfio/vfio is a symlink to /dev/iommu"
+
+t0=$(cut -d. -f1 /proc/uptime)
+# isa-debug-exit: the guest's exit code 0 makes QEMU exit with 1
+QEMU_MODULE_DIR=$X/mod LD_LIBRARY_PATH=$X/lib timeout 1200 \
+	$X/lib/ld-linux-x86-64.so.2 $X/bin/qemu-system-x86_64 \
+	-machine q35 -accel tcg -m 64M -nodefaults -display none -no-reboot \
+	-L $X/fw -kernel $X/edu-guest.elf -device vfio-pci,host=$bdf \
+	-device isa-debug-exit,iobase=0xf4,iosize=4 \
+	-serial file:/tmp/qemu-client.serial >/tmp/qemu-client.log 2>&1
+rc=$?
+secs=$(( $(cut -d. -f1 /proc/uptime) - t0 ))
+sed 's/^/# qemu: /' /tmp/qemu-client.log
+sed 's/^/# guest: /' /tmp/qemu-client.serial
+[ $rc -eq 1 ]
+ok $? "QEMU with -device vfio-pci,host=$bdf ran its guest to the end ($secs s, status $rc)"
+grep -q '^EDU-GUEST: DMA OK 2048 bytes' /tmp/qemu-client.serial
+ok $? "its guest's edu DMA through guest RAM worked"
+
+rm /dev/vfio/vfio
+mv /dev/vfio/vfio.type1 /dev/vfio/vfio
+echo "1..$n"
+exit $fail
