@@ -121,37 +121,39 @@ int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx, u32 *ioas_id)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas, IOMMUFD);
 
-/* IOMMU_VFIO_IOAS: choose, report or forget the compatibility IOAS. */
+/*
+ * IOMMU_VFIO_IOAS: forget the compatibility IOAS (CLEAR), or look an IOAS
+ * up, the current compatibility one (GET) or the given one (SET), and
+ * report it or make it the compatibility IOAS.
+ */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_vfio_ioas *cmd = ucmd->cmd;
+	struct iommufd_ctx *ictx = ucmd->ictx;
 	struct iommufd_ioas *ioas;
-	int rc;
+	int rc = 0;
 
-	if (cmd->__reserved)
+	if (cmd->__reserved || cmd->op > IOMMU_VFIO_IOAS_CLEAR)
 		return -EOPNOTSUPP;
-	switch (cmd->op) {
-	case IOMMU_VFIO_IOAS_GET:
-		ioas = iommufd_vfio_get_ioas(ucmd->ictx);
-		if (IS_ERR(ioas))
-			return PTR_ERR(ioas);
+	if (cmd->op == IOMMU_VFIO_IOAS_CLEAR) {
+		iommufd_vfio_set_ioas(ictx, NULL);
+		return 0;
+	}
+
+	if (cmd->op == IOMMU_VFIO_IOAS_GET)
+		ioas = iommufd_vfio_get_ioas(ictx);
+	else
+		ioas = iommufd_get_ioas(ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	if (cmd->op == IOMMU_VFIO_IOAS_SET) {
+		iommufd_vfio_set_ioas(ictx, ioas);
+	} else {
 		cmd->ioas_id = ioas->obj.id;
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		iommufd_put_object(ucmd->ictx, &ioas->obj);
-		return rc;
-	case IOMMU_VFIO_IOAS_SET:
-		ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-		if (IS_ERR(ioas))
-			return PTR_ERR(ioas);
-		iommufd_vfio_set_ioas(ucmd->ictx, ioas);
-		iommufd_put_object(ucmd->ictx, &ioas->obj);
-		return 0;
-	case IOMMU_VFIO_IOAS_CLEAR:
-		iommufd_vfio_set_ioas(ucmd->ictx, NULL);
-		return 0;
-	default:
-		return -EOPNOTSUPP;
 	}
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
 }
 
 static long iommufd_vfio_check_extension(struct iommufd_ctx *ictx,
