@@ -156,20 +156,24 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
+/*
+ * VFIO_CHECK_EXTENSION: 1 for both type1 flavours, for unmap-all and for
+ * cache coherency (bind refuses a device whose IOMMU can't enforce it), 0
+ * for all else (VFIO_UPDATE_VADDR, nesting, no-IOMMU, SPAPR, ...).
+ */
 static long iommufd_vfio_check_extension(struct iommufd_ctx *ictx,
 					 unsigned long type)
 {
-	switch (type) {
-	case VFIO_TYPE1_IOMMU:
-	case VFIO_TYPE1v2_IOMMU:
-	case VFIO_UNMAP_ALL:
-	/* bind refuses devices whose IOMMU can't enforce coherency */
-	case VFIO_DMA_CC_IOMMU:
-		return 1;
-	default:
-		/* VFIO_UPDATE_VADDR, nesting, no-IOMMU, SPAPR, ... */
-		return 0;
-	}
+	static const unsigned long supported[] = {
+		VFIO_TYPE1_IOMMU, VFIO_TYPE1v2_IOMMU, VFIO_UNMAP_ALL,
+		VFIO_DMA_CC_IOMMU,
+	};
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(supported); i++)
+		if (supported[i] == type)
+			return 1;
+	return 0;
 }
 
 static long iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
@@ -194,22 +198,31 @@ static long iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 	return rc;
 }
 
+/*
+ * Every type1 argument starts with argsz: read the @minsz bytes that we
+ * use and check that userspace says it passed at least those.
+ */
+static int iommufd_vfio_read_head(void *dst, unsigned long uarg,
+				  size_t minsz)
+{
+	if (copy_from_user(dst, (void __user *)uarg, minsz))
+		return -EFAULT;
+	return *(u32 *)dst < minsz ? -EINVAL : 0;
+}
+
 static long iommufd_vfio_map_dma(struct iommufd_ctx *ictx,
 				 unsigned long uarg)
 {
-	void __user *arg = (void __user *)uarg;
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map,
-					 size);
 	struct vfio_iommu_type1_dma_map map;
 	struct iommufd_ioas *ioas;
 	unsigned long iova;
 	int prot = 0;
 	int rc;
 
-	if (copy_from_user(&map, arg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz)
-		return -EINVAL;
+	rc = iommufd_vfio_read_head(&map, uarg,
+				    offsetofend(typeof(map), size));
+	if (rc)
+		return rc;
 	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
 		return -EOPNOTSUPP;
 	if (map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
@@ -249,18 +262,15 @@ static int iommufd_vfio_cut(struct io_pagetable *iopt, unsigned long iova,
 static long iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
 				   unsigned long uarg)
 {
-	void __user *arg = (void __user *)uarg;
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
-					 size);
 	struct vfio_iommu_type1_dma_unmap unmap;
-	unsigned long unmapped = 0;
 	struct iommufd_ioas *ioas;
+	unsigned long unmapped = 0;
 	int rc;
 
-	if (copy_from_user(&unmap, arg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz)
-		return -EINVAL;
+	rc = iommufd_vfio_read_head(&unmap, uarg,
+				    offsetofend(typeof(unmap), size));
+	if (rc)
+		return rc;
 	if (unmap.flags & (VFIO_DMA_UNMAP_FLAG_VADDR |
 			   VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP))
 		return -EOPNOTSUPP;
@@ -298,9 +308,8 @@ static long iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
 	if (rc)
 		return rc;
 	unmap.size = unmapped;
-	if (copy_to_user(arg + offsetof(struct vfio_iommu_type1_dma_unmap,
-					size),
-			 &unmap.size, sizeof(unmap.size)))
+	if (put_user(unmap.size,
+		     &((struct vfio_iommu_type1_dma_unmap __user *)uarg)->size))
 		return -EFAULT;
 	return 0;
 }
@@ -378,18 +387,16 @@ static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
 				  unsigned long uarg)
 {
 	void __user *arg = (void __user *)uarg;
-	const size_t minsz = offsetofend(struct vfio_iommu_type1_info,
-					 iova_pgsizes);
 	struct vfio_iommu_type1_info info = {};
 	struct iommufd_ioas *ioas;
 	u32 argsz, nr_ranges;
 	size_t total;
-	int rc = 0;
+	int rc;
 
-	if (copy_from_user(&info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
+	rc = iommufd_vfio_read_head(&info, uarg,
+				    offsetofend(typeof(info), iova_pgsizes));
+	if (rc)
+		return rc;
 	argsz = info.argsz;
 	ioas = iommufd_vfio_get_ioas(ictx);
 	if (IS_ERR(ioas))
