@@ -8,7 +8,10 @@
  * stores it in file->private_data; the context is the security boundary of
  * the subsystem: objects created through a file are reachable only through
  * that file, and close() releases all of them. No global state is shared
- * between contexts.
+ * between contexts. With IOMMUFD_VFIO_CONTAINER the same files are also
+ * opened as /dev/vfio/vfio, for VMMs that use it as a VFIO type1
+ * container (vfio_compat.c); such a file charges pinned memory as type1
+ * does, to the mm's locked_vm.
  *
  * Objects. Every IOAS, page table, device or access is a struct
  * iommufd_object in the context's xarray, found by ID and type. Creation is
@@ -621,8 +624,12 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(&ucmd);
 }
 
+static struct miscdevice iommufd_vfio_misc_dev;
+
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
+	/* misc_open() passes the miscdevice that was opened */
+	bool as_vfio_container = filp->private_data == &iommufd_vfio_misc_dev;
 	struct iommufd_ctx *ictx;
 
 	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
@@ -633,6 +640,9 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->groups_lock);
 	mutex_init(&ictx->vfio_lock);
+	/* a type1 container charges locked_vm of the mm that pins */
+	if (as_vfio_container)
+		ictx->account_mode = IOMMUFD_ACCOUNT_MM;
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -713,6 +723,19 @@ static struct miscdevice iommufd_misc_dev = {
 	.mode = 0660,
 };
 
+/*
+ * /dev/vfio/vfio in VFIO's place (IOMMUFD_VFIO_CONTAINER), open to all as
+ * VFIO's own is: a file of it has no right over anything until a group is
+ * given to it, and the group's node has the permissions that matter.
+ */
+static struct miscdevice iommufd_vfio_misc_dev = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.fops = &iommufd_fops,
+	.nodename = "vfio/vfio",
+	.mode = 0666,
+};
+
 static int __init iommufd_init(void)
 {
 	int rc;
@@ -722,12 +745,26 @@ static int __init iommufd_init(void)
 		return rc;
 	rc = misc_register(&iommufd_misc_dev);
 	if (rc)
-		iommufd_test_exit();
+		goto err_test;
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
+		rc = misc_register(&iommufd_vfio_misc_dev);
+		if (rc)
+			goto err_misc;
+		pr_info("iommufd: serving /dev/vfio/vfio as the VFIO container\n");
+	}
+	return 0;
+
+err_misc:
+	misc_deregister(&iommufd_misc_dev);
+err_test:
+	iommufd_test_exit();
 	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&iommufd_vfio_misc_dev);
 	misc_deregister(&iommufd_misc_dev);
 	iommufd_test_exit();
 }
@@ -737,3 +774,7 @@ module_exit(iommufd_exit);
 
 MODULE_DESCRIPTION("I/O Address Space Management for passthrough devices");
 MODULE_LICENSE("GPL");
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif

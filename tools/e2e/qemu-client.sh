@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # QEMU as a real client: Debian's QEMU 7.2 runs inside the VM (TCG) and
 # passes the edu that is alone in its iommu_group through with
-# -device vfio-pci, with /dev/vfio/vfio a symlink to /dev/iommu, so its
-# VFIO container is served by iommufd's type1 compatibility. Its guest is
+# -device vfio-pci, and its VFIO container /dev/vfio/vfio is served by
+# iommufd: the misc device of IOMMUFD_VFIO_CONTAINER, or on a kernel with
+# VFIO's own container a symlink to /dev/iommu. Its guest is
 # tools/l2guest/edu-guest.c, which DMAs a pattern through its own RAM and
 # reports on its serial port. Prints TAP.
 
@@ -17,10 +18,17 @@ for d in /sys/bus/pci/devices/*; do
 done
 [ -n "$bdf" ]; ok $? "an edu alone in its iommu_group: $bdf"
 
-mv /dev/vfio/vfio /dev/vfio/vfio.type1
-ln -s /dev/iommu /dev/vfio/vfio
-[ "$(readlink /dev/vfio/vfio)" = /dev/iommu ]
-ok $? "/dev/vfio/vfio is a symlink to /dev/iommu"
+if dmesg | grep -q 'iommufd: serving /dev/vfio/vfio'; then
+	link=
+	[ -c /dev/vfio/vfio ] && [ "$(stat -c %t:%T /dev/vfio/vfio)" = a:c4 ]
+	ok $? "/dev/vfio/vfio is iommufd's misc device 10:196"
+else
+	link=1
+	mv /dev/vfio/vfio /dev/vfio/vfio.type1
+	ln -s /dev/iommu /dev/vfio/vfio
+	[ "$(readlink /dev/vfio/vfio)" = /dev/iommu ]
+	ok $? "/dev/vfio/vfio is a symlink to /dev/iommu"
+fi
 
 t0=$(cut -d. -f1 /proc/uptime)
 # isa-debug-exit: the guest's exit code 0 makes QEMU exit with 1
@@ -39,7 +47,9 @@ ok $? "QEMU with -device vfio-pci,host=$bdf ran its guest to the end ($secs s, s
 grep -q '^EDU-GUEST: DMA OK 2048 bytes' /tmp/qemu-client.serial
 ok $? "its guest's edu DMA through guest RAM worked"
 
-rm /dev/vfio/vfio
-mv /dev/vfio/vfio.type1 /dev/vfio/vfio
+if [ -n "$link" ]; then
+	rm /dev/vfio/vfio
+	mv /dev/vfio/vfio.type1 /dev/vfio/vfio
+fi
 echo "1..$n"
 exit $fail

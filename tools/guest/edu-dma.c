@@ -4,10 +4,15 @@
  *
  *   edu-dma <bdf>
  *
- * Twice: first the VFIO group's container is a /dev/iommu file and memory
- * is mapped with IOMMU_IOAS_MAP into the compatibility IOAS the group's
- * devices use; then the same kind of file is used as a type1 container
- * (VFIO_SET_IOMMU, VFIO_IOMMU_MAP_DMA/UNMAP_DMA). Each time a pattern
+ * Three times: first the VFIO group's container is a /dev/iommu file and
+ * memory is mapped with IOMMU_IOAS_MAP into the compatibility IOAS the
+ * group's devices use; then the same kind of file is used as a type1v2
+ * container (VFIO_SET_IOMMU, VFIO_IOMMU_MAP_DMA/UNMAP_DMA), which is what
+ * a symbolic link /dev/vfio/vfio -> /dev/iommu gives a VMM; last the
+ * container is /dev/vfio/vfio itself, served by iommufd
+ * (IOMMUFD_VFIO_CONTAINER), as type1 v1. The pinned pages are charged to
+ * the user's locked_vm through /dev/iommu, to the mm's (VmLck) through
+ * /dev/vfio/vfio, as VFIO's type1 charges them. Each time a pattern
  * goes RAM -> edu -> RAM: the device reads it at one IOVA into its
  * internal buffer, then writes it back at another IOVA, and the program
  * checks the bytes. Then the second buffer is unmapped, and a DMA to it
@@ -69,9 +74,39 @@ static int unmap_type1(int iommufd, __u64 iova, __u64 len)
 	return unmap.size == len ? 0 : -1;
 }
 
-/* one run through the group path (@compat 0) or the type1 ioctls (1) */
-static void run(const char *bdf, int compat)
+enum mode {
+	IOAS_MAP,	/* /dev/iommu, IOMMU_IOAS_MAP */
+	TYPE1_IOMMUFD,	/* /dev/iommu, type1v2 ioctls */
+	TYPE1_VFIO_DEV,	/* /dev/vfio/vfio served by iommufd, type1 ioctls */
+};
+
+static const char *const mode_name[] = {
+	[IOAS_MAP] = "group with an iommufd, IOMMU_IOAS_MAP",
+	[TYPE1_IOMMUFD] = "/dev/iommu as a type1v2 container",
+	[TYPE1_VFIO_DEV] = "/dev/vfio/vfio (iommufd) as a type1 container",
+};
+
+/* VmLck of this process, in kB, or -1 */
+static long vm_locked_kb(void)
 {
+	char line[128];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* one run through the group with its container opened as @mode says */
+static void run(const char *bdf, enum mode mode)
+{
+	const int compat = mode != IOAS_MAP;
 	const size_t len = 2 * 1024 * 1024;
 	unsigned char *src, *dst;
 	struct iommu_vfio_ioas vioas = {
@@ -79,31 +114,34 @@ static void run(const char *bdf, int compat)
 		.op = IOMMU_VFIO_IOAS_GET,
 	};
 	int iommufd, group, dev, kmsg;
+	long locked_kb;
 	struct edu e;
 
-	printf("# --- edu %s, %s ---\n", bdf,
-	       compat ? "/dev/iommu as a type1 container" :
-			"group with an iommufd, IOMMU_IOAS_MAP");
+	printf("# --- edu %s, %s ---\n", bdf, mode_name[mode]);
 	src = anon_buffer(len);
 	dst = anon_buffer(len);
-	fill(src, XFER, compat ? 0xa5 : 0x5a);
+	fill(src, XFER, 0x5a + mode * 0x4b);
 	memset(dst, 0xee, len);
 
-	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	iommufd = open(mode == TYPE1_VFIO_DEV ? "/dev/vfio/vfio" : "/dev/iommu",
+		       O_RDWR | O_CLOEXEC);
 	if (iommufd < 0)
-		die("open /dev/iommu");
+		die("open the container");
 	group = open_group(bdf);
 	ok(ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd) == 0,
-	   "VFIO_GROUP_SET_CONTAINER takes the /dev/iommu fd");
+	   "VFIO_GROUP_SET_CONTAINER takes the container's fd");
 	ok(ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas) == 0 && vioas.ioas_id,
 	   "it made a compatibility IOAS");
 	printf("# compatibility IOAS %u\n", vioas.ioas_id);
 
 	if (compat) {
-		ok(ioctl(iommufd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1,
-		   "VFIO_CHECK_EXTENSION(TYPE1v2)");
-		ok(ioctl(iommufd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) == 0,
-		   "VFIO_SET_IOMMU(TYPE1v2) before any device is open");
+		unsigned long type = mode == TYPE1_VFIO_DEV ?
+				     VFIO_TYPE1_IOMMU : VFIO_TYPE1v2_IOMMU;
+
+		ok(ioctl(iommufd, VFIO_CHECK_EXTENSION, type) == 1,
+		   "VFIO_CHECK_EXTENSION of the type");
+		ok(ioctl(iommufd, VFIO_SET_IOMMU, type) == 0,
+		   "VFIO_SET_IOMMU before any device is open");
 		ok(map_type1(iommufd, src, IOVA_SRC, len) == 0 &&
 		   map_type1(iommufd, dst, IOVA_DST, len) == 0,
 		   "VFIO_IOMMU_MAP_DMA of both buffers");
@@ -113,10 +151,18 @@ static void run(const char *bdf, int compat)
 		   "IOMMU_IOAS_MAP of both buffers into the IOAS");
 	}
 
+	locked_kb = vm_locked_kb();
 	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (dev < 0)
 		die("VFIO_GROUP_GET_DEVICE_FD");
 	ok(1, "the device opened: bound to the iommufd and attached");
+	/* attaching pinned both buffers */
+	if (mode == TYPE1_VFIO_DEV)
+		ok(vm_locked_kb() == locked_kb + 2 * (long)len / 1024,
+		   "VmLck grew by both buffers, as with type1");
+	else
+		ok(vm_locked_kb() == locked_kb,
+		   "VmLck did not change: /dev/iommu charges the user");
 	edu_setup(&e, dev);
 	printf("# edu id %#x\n", rd32(&e, EDU_ID));
 
@@ -155,6 +201,7 @@ static void run(const char *bdf, int compat)
 	   "VFIO_GROUP_UNSET_CONTAINER once the device is closed");
 	close(group);
 	close(iommufd);
+	ok(vm_locked_kb() == locked_kb, "VmLck is back where it was");
 	munmap(src, len);
 	munmap(dst, len);
 }
@@ -166,8 +213,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("TAP version 13\n");
-	run(argv[1], 0);
-	run(argv[1], 1);
+	run(argv[1], IOAS_MAP);
+	run(argv[1], TYPE1_IOMMUFD);
+	run(argv[1], TYPE1_VFIO_DEV);
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
 }

@@ -6,10 +6,14 @@
  * TYPE1v2, IOMMU_GET_INFO with its capability chain, MAP_DMA and
  * UNMAP_DMA with their errors, and the two unmap semantics: v1 takes any
  * page-aligned part of a mapping, v2 whole mappings only. Every refused
- * call is checked to leave pins, pages and areas as they were.
+ * call is checked to leave pins, pages and areas as they were. Then the
+ * same on /dev/vfio/vfio when iommufd serves it (IOMMUFD_VFIO_CONTAINER),
+ * and how such a file charges pinned memory.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST, and root.
  */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <linux/vfio.h>
 
 #include "iommufd_utils.h"
@@ -240,6 +244,76 @@ TEST(vfio_extensions)
 	EXPECT_EQ(-ENODEV, vfio_int_ioctl(fd, VFIO_SET_IOMMU,
 					  VFIO_TYPE1_IOMMU));
 	close(fd);
+}
+
+/*
+ * /dev/vfio/vfio served by iommufd (IOMMUFD_VFIO_CONTAINER): VFIO's node,
+ * but its files are iommufds that charge pinned pages to the mm's
+ * locked_vm (VmLck), as type1 does; a /dev/iommu file charges the user's.
+ * Both raise pinned_vm. Skipped where /dev/vfio/vfio is VFIO's container.
+ */
+TEST(vfio_container_node)
+{
+	const size_t len = 4 * PS;
+	struct iommufd_stats s0, s1;
+	__u64 val, size;
+	struct stat st;
+	long vmlck;
+	__u32 ioas;
+	void *buf;
+	int fd, ifd;
+
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no /dev/vfio/vfio");
+	if (_ioas_alloc(fd, &ioas)) {
+		close(fd);
+		SKIP(return, "/dev/vfio/vfio is VFIO's own container");
+	}
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(10U, major(st.st_rdev));	/* MISC_MAJOR */
+	EXPECT_EQ(196U, minor(st.st_rdev));	/* VFIO_MINOR */
+	EXPECT_EQ(0666U, st.st_mode & 0777);
+	EXPECT_EQ(VFIO_API_VERSION, vfio_int_ioctl(fd, VFIO_GET_API_VERSION,
+						   0));
+
+	/* the account mode each kind of file starts with */
+	ASSERT_EQ(0, _option_get(fd, IOMMU_OPTION_RLIMIT_MODE, 0, &val));
+	EXPECT_EQ(1U, val);
+	ifd = OPEN_IOMMUFD();
+	ASSERT_EQ(0, _option_get(ifd, IOMMU_OPTION_RLIMIT_MODE, 0, &val));
+	EXPECT_EQ(0U, val);
+
+	/* a type1 container's session on the mock domain */
+	ASSERT_EQ(0, _mock_domain(fd, ioas, NULL, NULL, NULL));
+	ASSERT_EQ(0, _vfio_set_ioas(fd, ioas));
+	ASSERT_EQ(0, vfio_int_ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	buf = alloc_buffer(len, 41);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, _get_stats(ifd, &s0));
+	vmlck = proc_status_kb("VmLck");
+	ASSERT_EQ(0, _vfio_map(fd, RW, buf, APERTURE_START, len));
+	ASSERT_EQ(0, _get_stats(ifd, &s1));
+	EXPECT_EQ(s0.mm_locked_vm + 4, s1.mm_locked_vm);
+	EXPECT_EQ(s0.user_locked_vm, s1.user_locked_vm);
+	EXPECT_EQ(s0.mm_pinned_vm + 4, s1.mm_pinned_vm);
+	EXPECT_EQ(vmlck + (long)(len / 1024), proc_status_kb("VmLck"));
+
+	/* v1: a page out of the middle, and its charge with it */
+	size = PS;
+	ASSERT_EQ(0, _vfio_unmap(fd, 0, APERTURE_START + PS, &size));
+	EXPECT_EQ(PS, size);
+	ASSERT_EQ(0, _get_stats(ifd, &s1));
+	EXPECT_EQ(s0.mm_locked_vm + 3, s1.mm_locked_vm);
+
+	/* closing the container gives back the rest */
+	close(fd);
+	ASSERT_EQ(0, _get_stats(ifd, &s1));
+	ASSERT_STATS_EQUAL(&s0, &s1);
+	EXPECT_EQ(vmlck, proc_status_kb("VmLck"));
+	close(ifd);
+	munmap(buf, len);
 }
 
 /* ---------------------------------------------------------------------- */
