@@ -24,7 +24,10 @@
  * list, the old one loses both. Pins and copies hold ioas_lock too, so they
  * never see an IOAS change under them. A replace first asks the driver to
  * unpin everything, as an unmap of the whole old IOAS would, and is refused
- * (EBUSY) while pages stay pinned. See io_pagetable.h for the lock order.
+ * (EBUSY) while pages stay pinned; a detach asks the same and then leaves
+ * (the driver must comply). While the driver is being asked, new pins and
+ * copies fail as if the access were detached already. See io_pagetable.h
+ * for the lock order.
  */
 #include <linux/err.h>
 #include <linux/file.h>
@@ -135,7 +138,9 @@ static void iommufd_access_move(struct iommufd_access *access,
 /*
  * Everything the access pinned through its IOAS is about to go: ask the
  * driver to unpin it all, as an unmap of the whole IOAS would. Called with
- * ioas_lock held; drops and retakes it around the callback.
+ * ioas_lock held; drops and retakes it around the callback, and while it
+ * is dropped no new pin can start (@leaving), so the driver's unpins are
+ * the last word.
  */
 static void iommufd_access_unpin_all(struct iommufd_access *access)
 {
@@ -145,12 +150,14 @@ static void iommufd_access_unpin_all(struct iommufd_access *access)
 	/* The IOAS can't go while the access is one of its users. */
 	if (!iommufd_object_tryget(&ioas->obj))
 		return;
+	access->leaving = true;
 	mutex_unlock(&access->ioas_lock);
 	mutex_lock(&ioas->notify_lock);
 	access->ops->unmap(access->data, 0, ULONG_MAX);
 	mutex_unlock(&ioas->notify_lock);
 	iommufd_put_object(access->ictx, &ioas->obj);
 	mutex_lock(&access->ioas_lock);
+	access->leaving = false;
 }
 
 /* Attach, or with @replace move, the access to IOAS @ioas_id. */
@@ -220,13 +227,19 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
 /**
  * iommufd_access_detach - detach a software access from its IOAS
- * @access: the access; everything it pinned must be unpinned
+ * @access: the access
  *
- * Context: process context, may sleep.
+ * If the access has pages pinned, the driver's unmap callback is called
+ * for all IOVA first, and must unpin them all.
+ *
+ * Context: process context, may sleep; the caller must not hold locks its
+ * unmap callback takes.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
 	mutex_lock(&access->ioas_lock);
+	if (access->ioas && access->npinned)
+		iommufd_access_unpin_all(access);
 	WARN_ON(access->npinned);
 	iommufd_access_move(access, NULL);
 	mutex_unlock(&access->ioas_lock);
@@ -329,15 +342,17 @@ static int iommufd_access_unpin_piece(struct iopt_area *area,
 }
 
 /*
- * Lock the access's IOAS for a pin or a copy: returns its io_pagetable with
- * ioas_lock and the table's rwsem (read) held, or NULL if not attached.
+ * Lock the access's IOAS for a pin, an unpin or a copy: returns its
+ * io_pagetable with ioas_lock and the table's rwsem (read) held, or NULL if
+ * not attached, or (unless @unpin) about to leave its IOAS.
  */
-static struct io_pagetable *iommufd_access_lock(struct iommufd_access *access)
+static struct io_pagetable *iommufd_access_lock(struct iommufd_access *access,
+						bool unpin)
 {
 	struct io_pagetable *iopt;
 
 	mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
+	if (!access->ioas || (access->leaving && !unpin)) {
 		mutex_unlock(&access->ioas_lock);
 		return NULL;
 	}
@@ -390,7 +405,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access,
 		return -EOVERFLOW;
 	pin.last = last;
 
-	iopt = iommufd_access_lock(access);
+	iopt = iommufd_access_lock(access, false);
 	if (!iopt)
 		return -EINVAL;
 	rc = iopt_walk_area_pieces(iopt, iova, last, iommufd_access_pin_piece,
@@ -419,7 +434,7 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 	unsigned long limit = ULONG_MAX;
 	struct io_pagetable *iopt;
 
-	iopt = iommufd_access_lock(access);
+	iopt = iommufd_access_lock(access, true);
 	if (WARN_ON(!iopt))
 		return;
 	if (!WARN_ON(!access->npinned || !length)) {
@@ -510,7 +525,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &rw.last))
 		return -EOVERFLOW;
-	iopt = iommufd_access_lock(access);
+	iopt = iommufd_access_lock(access, false);
 	if (!iopt)
 		return -EINVAL;
 	rc = iopt_walk_area_pieces(iopt, iova, rw.last,

@@ -276,10 +276,12 @@ void iommufd_device_destroy(struct iommufd_object *obj);
  * @ictx: the context
  * @ops: the driver's callbacks
  * @data: the driver's argument to them
- * @ioas_lock: protects @ioas and @npinned
+ * @ioas_lock: protects @ioas, @npinned and @leaving
  * @ioas: the IOAS attached to, a user of it; or NULL
  * @ioas_item: entry in &iommufd_ioas.access_list
  * @npinned: ranges pinned by iommufd_access_pin_pages() and not unpinned
+ * @leaving: the access is about to leave @ioas and has asked its driver to
+ *           unpin everything: new pins and copies fail as if detached
  * @notified: the IOAS's last unmap notification this access was called
  *            for; protected by &iommufd_ioas.mutex
  */
@@ -292,6 +294,7 @@ struct iommufd_access {
 	struct iommufd_ioas *ioas;
 	struct list_head ioas_item;
 	unsigned int npinned;
+	bool leaving;
 	u64 notified;
 };
 
