@@ -87,22 +87,6 @@ static __u32 ioas_alloc(int iommufd)
 	return a.out_ioas_id;
 }
 
-static char *group_path(const char *bdf, char *path, size_t size)
-{
-	char link[PATH_MAX], sys[PATH_MAX];
-	const char *g;
-	ssize_t n;
-
-	snprintf(sys, sizeof(sys), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-	n = readlink(sys, link, sizeof(link) - 1);
-	if (n < 0)
-		die("readlink iommu_group");
-	link[n] = 0;
-	g = strrchr(link, '/');
-	snprintf(path, size, "/dev/vfio/%s", g ? g + 1 : link);
-	return path;
-}
-
 static int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);

@@ -25,53 +25,17 @@
 
 static int open_group(const char *bdf)
 {
-	char path[PATH_MAX + 16], link[PATH_MAX];
 	struct vfio_group_status st = { .argsz = sizeof(st) };
-	const char *g;
-	ssize_t n;
+	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
-		 bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		die("readlink iommu_group");
-	link[n] = 0;
-	g = strrchr(link, '/');
-	snprintf(path, sizeof(path), "/dev/vfio/%s", g ? g + 1 : link);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(group_path(bdf, path, sizeof(path)), O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		die("open the VFIO group");
 	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st))
 		die("VFIO_GROUP_GET_STATUS");
 	ok(st.flags & VFIO_GROUP_FLAGS_VIABLE, "the group is viable");
 	return fd;
-}
-
-static int map_type1(int iommufd, void *va, __u64 iova, __u64 len)
-{
-	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)va,
-		.iova = iova,
-		.size = len,
-	};
-
-	return ioctl(iommufd, VFIO_IOMMU_MAP_DMA, &map);
-}
-
-static int unmap_type1(int iommufd, __u64 iova, __u64 len)
-{
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = iova,
-		.size = len,
-	};
-
-	if (ioctl(iommufd, VFIO_IOMMU_UNMAP_DMA, &unmap))
-		return -1;
-	return unmap.size == len ? 0 : -1;
 }
 
 enum mode {

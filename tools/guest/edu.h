@@ -2,8 +2,8 @@
 /*
  * edu.h: what the guest programs that drive QEMU's edu device through
  * VFIO share: TAP output, the device's registers and DMA, the kernel
- * log's IOMMU faults, IOAS maps and opening a device's VFIO cdev. Each
- * program is one translation unit that includes this once.
+ * log's IOMMU faults, IOAS and type1 maps, and finding a device's VFIO
+ * cdev. Each program is one translation unit that includes this once.
  *
  * The edu model (QEMU docs/specs/edu.rst): BAR0 registers; DMA source,
  * destination and count at 0x80/0x88/0x90, the command at 0x98 (bit 0
@@ -220,15 +220,78 @@ static inline int unmap_native(int iommufd, __u32 ioas, __u64 iova,
 	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &unmap);
 }
 
-/* /dev/vfio/devices/vfioX of @bdf, from its vfio-dev/ sysfs directory */
-static inline int cdev_path(const char *bdf, char *path, size_t size)
+static inline int map_type1(int iommufd, void *va, __u64 iova, __u64 len)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(iommufd, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+static inline int unmap_type1(int iommufd, __u64 iova, __u64 len)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = len,
+	};
+
+	if (ioctl(iommufd, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -1;
+	return unmap.size == len ? 0 : -1;
+}
+
+/* /dev/vfio/$GROUP of the device whose sysfs directory is @sysdev */
+static inline char *sysfs_group_path(const char *sysdev, char *path,
+				     size_t size)
+{
+	char link[PATH_MAX], sys[PATH_MAX];
+	const char *g;
+	ssize_t n;
+
+	if (snprintf(sys, sizeof(sys), "%s/iommu_group", sysdev) >=
+	    (int)sizeof(sys))
+		die("sysfs path too long");
+	n = readlink(sys, link, sizeof(link) - 1);
+	if (n < 0)
+		die("readlink iommu_group");
+	link[n] = 0;
+	g = strrchr(link, '/');
+	if (snprintf(path, size, "/dev/vfio/%s", g ? g + 1 : link) >=
+	    (int)size)
+		die("group path too long");
+	return path;
+}
+
+/* the same for the PCI device @bdf */
+static inline char *group_path(const char *bdf, char *path, size_t size)
+{
+	char dev[PATH_MAX];
+
+	snprintf(dev, sizeof(dev), "/sys/bus/pci/devices/%s", bdf);
+	return sysfs_group_path(dev, path, size);
+}
+
+/*
+ * /dev/vfio/devices/vfioX of the device whose sysfs directory is @sysdev,
+ * from its vfio-dev/ directory
+ */
+static inline int sysfs_cdev_path(const char *sysdev, char *path,
+				  size_t size)
 {
 	char dir[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int found = 0;
 
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	if (snprintf(dir, sizeof(dir), "%s/vfio-dev", sysdev) >=
+	    (int)sizeof(dir))
+		return -1;
 	d = opendir(dir);
 	if (!d)
 		return -1;
@@ -241,6 +304,15 @@ static inline int cdev_path(const char *bdf, char *path, size_t size)
 	}
 	closedir(d);
 	return found ? 0 : -1;
+}
+
+/* the same for the PCI device @bdf */
+static inline int cdev_path(const char *bdf, char *path, size_t size)
+{
+	char dev[PATH_MAX];
+
+	snprintf(dev, sizeof(dev), "/sys/bus/pci/devices/%s", bdf);
+	return sysfs_cdev_path(dev, path, size);
 }
 
 static inline int open_cdev(const char *bdf)
