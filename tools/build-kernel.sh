@@ -58,7 +58,9 @@ fi
 
 msg "building kernel (profile $PROFILE, $JOBS jobs; log $BUILD/build.log)"
 t0=$(now)
-if ! make -C "$TREE" O="$BUILD" ARCH=x86_64 -j"$JOBS" bzImage headers \
+# modules too: the in-tree ones are not used, but they give Module.symvers
+# and the module linker script, which the test modules (tools/modules) need
+if ! make -C "$TREE" O="$BUILD" ARCH=x86_64 -j"$JOBS" bzImage modules headers \
 	>"$BUILD/build.log" 2>&1; then
 	grep -E 'error|Error|warning:' "$BUILD/build.log" | head -40 >&2 || true
 	tail -20 "$BUILD/build.log" >&2

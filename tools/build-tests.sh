@@ -7,6 +7,7 @@
 #                      selftests TARGETS=iommu) with the base tree's harness
 #   bin/<name>         helper programs from tools/guest/*.c
 #   bench/<name>       benchmarks from tools/bench/*.c
+#   modules/<name>.ko  test-only kernel modules from tools/modules
 #   e2e/<name>.sh      end-to-end scripts from tools/e2e
 source "$(dirname "$0")/lib.sh"
 check_profile
@@ -60,4 +61,13 @@ gcc -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -no-pie \
 	-static -Wl,-T,"$REPO/tools/l2guest/edu-guest.ld" -Wl,--build-id=none \
 	-o "$q/edu-guest.elf" "$REPO/tools/l2guest/edu-guest.c" ||
 	die "building the bare-metal edu guest failed"
+# test modules (tools/modules), built against this profile's kernel in a
+# copy of their directory, so that no build output lands in the repository
+tmods=$BUILD/test-modules
+rm -rf "$tmods"
+mkdir -p "$tmods" "$out/modules"
+cp "$REPO"/tools/modules/* "$tmods/"
+make -s -C "$BUILD" ARCH=x86_64 M="$tmods" modules >"$BUILD/test-modules.log" 2>&1 ||
+	{ cat "$BUILD/test-modules.log" >&2; die "building the test modules failed"; }
+cp "$tmods"/*.ko "$out/modules/"
 cp "$REPO"/tools/e2e/*.sh "$REPO"/tools/e2e/*.inc "$out/e2e/" 2>/dev/null || true
