@@ -41,6 +41,7 @@
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/irqdomain.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -263,6 +264,26 @@ static int iommufd_device_reserve(struct iommufd_device *idev,
 }
 
 /*
+ * Move the group to its blocking domain, which must work: the HWPT it is
+ * on may be freed next. 6.1's VT-d allocates when it attaches any domain,
+ * the blocking one too, so a short allocation failure can make the first
+ * try fail; try again for a while (memory comes back, or an injected
+ * failure is spent) before giving up with a warning.
+ */
+static void iommufd_group_block(struct iommufd_group *igroup)
+{
+	unsigned int tries;
+
+	lockdep_assert_held(&igroup->lock);
+	for (tries = 0; iommu_group_replace_domain(igroup->group, NULL);
+	     tries++) {
+		if (WARN_ON(tries == 50))
+			return;
+		msleep(20);
+	}
+}
+
+/*
  * Move @igroup's DMA from @cur (NULL: blocked) to @hwpt, whose domain joins
  * its IOAS if it has not yet. A group that was blocked, or a domain the
  * driver finalises only at attach, is attached to the still empty domain
@@ -287,9 +308,10 @@ static int iommufd_group_switch(struct iommufd_group *igroup,
 	if (rc || fill_first)
 		return rc;
 	rc = iommufd_hw_pagetable_join(hwpt);
-	if (rc)
-		WARN_ON(iommu_group_replace_domain(igroup->group,
-						   cur ? cur->domain : NULL));
+	/* never stay on the domain of @hwpt, which goes away now */
+	if (rc && (!cur ||
+		   iommu_group_replace_domain(igroup->group, cur->domain)))
+		iommufd_group_block(igroup);
 	return rc;
 }
 
@@ -527,7 +549,7 @@ void iommufd_device_detach(struct iommufd_device *idev)
 		return;
 	}
 	if (!--igroup->nattached) {
-		WARN_ON(iommu_group_replace_domain(igroup->group, NULL));
+		iommufd_group_block(igroup);
 		igroup->hwpt = NULL;
 	}
 	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
