@@ -7,13 +7,8 @@
 # VFIO_IOMMU_MAP_DMA), last /dev/vfio/vfio served by iommufd as type1.
 # Uses the edu that is alone in its iommu_group. Prints TAP.
 
-bdf=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] || continue
-	[ "$(ls $d/iommu_group/devices | wc -l)" -eq 1 ] || continue
-	bdf=${d##*/}
-	break
-done
+. "$(dirname "$0")/tap.inc"
+bdf=$(lone_edu)
 if [ -z "$bdf" ]; then
 	echo "TAP version 13"
 	echo "not ok 1 an edu alone in its iommu_group"

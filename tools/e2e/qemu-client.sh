@@ -11,11 +11,7 @@
 . "$(dirname "$0")/tap.inc"
 X=/tests/qemu
 echo "TAP version 13"
-bdf=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] || continue
-	[ "$(ls $d/iommu_group/devices | wc -l)" -eq 1 ] && bdf=${d##*/}
-done
+bdf=$(lone_edu)
 [ -n "$bdf" ]; ok $? "an edu alone in its iommu_group: $bdf"
 
 if dmesg | grep -q 'iommufd: serving /dev/vfio/vfio'; then

@@ -50,23 +50,6 @@ static const char *const mode_name[] = {
 	[TYPE1_VFIO_DEV] = "/dev/vfio/vfio (iommufd) as a type1 container",
 };
 
-/* VmLck of this process, in kB, or -1 */
-static long vm_locked_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* one run through the group with its container opened as @mode says */
 static void run(const char *bdf, enum mode mode)
 {
@@ -115,17 +98,17 @@ static void run(const char *bdf, enum mode mode)
 		   "IOMMU_IOAS_MAP of both buffers into the IOAS");
 	}
 
-	locked_kb = vm_locked_kb();
+	locked_kb = status_kb("VmLck");
 	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (dev < 0)
 		die("VFIO_GROUP_GET_DEVICE_FD");
 	ok(1, "the device opened: bound to the iommufd and attached");
 	/* attaching pinned both buffers */
 	if (mode == TYPE1_VFIO_DEV)
-		ok(vm_locked_kb() == locked_kb + 2 * (long)len / 1024,
+		ok(status_kb("VmLck") == locked_kb + 2 * (long)len / 1024,
 		   "VmLck grew by both buffers, as with type1");
 	else
-		ok(vm_locked_kb() == locked_kb,
+		ok(status_kb("VmLck") == locked_kb,
 		   "VmLck did not change: /dev/iommu charges the user");
 	edu_setup(&e, dev);
 	printf("# edu id %#x\n", rd32(&e, EDU_ID));
@@ -165,7 +148,7 @@ static void run(const char *bdf, enum mode mode)
 	   "VFIO_GROUP_UNSET_CONTAINER once the device is closed");
 	close(group);
 	close(iommufd);
-	ok(vm_locked_kb() == locked_kb, "VmLck is back where it was");
+	ok(status_kb("VmLck") == locked_kb, "VmLck is back where it was");
 	munmap(src, len);
 	munmap(dst, len);
 }

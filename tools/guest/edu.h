@@ -157,6 +157,23 @@ static inline void fill(unsigned char *p, size_t len, unsigned int seed)
 		p[i] = (unsigned char)(seed + i * 7 + (i >> 8));
 }
 
+/* the "@key:  N kB" line of /proc/self/status, in kB; -1 if none */
+static inline long status_kb(const char *key)
+{
+	char line[128];
+	size_t klen = strlen(key);
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			kb = strtol(line + klen + 1, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
 /* /dev/kmsg, positioned after what the kernel logged so far */
 static inline int kmsg_open(void)
 {
