@@ -624,12 +624,20 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(&ucmd);
 }
 
-static struct miscdevice iommufd_vfio_misc_dev;
+/* the device nodes iommufd registers, see iommufd_nodes[] */
+enum {
+	IOMMUFD_NODE_IOMMU,
+	IOMMUFD_NODE_VFIO,
+	IOMMUFD_NR_NODES,
+};
+
+static struct miscdevice iommufd_nodes[IOMMUFD_NR_NODES];
 
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
 	/* misc_open() passes the miscdevice that was opened */
-	bool as_vfio_container = filp->private_data == &iommufd_vfio_misc_dev;
+	bool as_vfio_container =
+		filp->private_data == &iommufd_nodes[IOMMUFD_NODE_VFIO];
 	struct iommufd_ctx *ictx;
 
 	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
@@ -715,57 +723,66 @@ void iommufd_ctx_put(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
-static struct miscdevice iommufd_misc_dev = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "iommu",
-	.fops = &iommufd_fops,
-	.nodename = "iommu",
-	.mode = 0660,
-};
-
 /*
- * /dev/vfio/vfio in VFIO's place (IOMMUFD_VFIO_CONTAINER), open to all as
+ * Our device nodes. /dev/iommu is for its owner and group; /dev/vfio/vfio
+ * (only with IOMMUFD_VFIO_CONTAINER, in VFIO's place) is open to all, as
  * VFIO's own is: a file of it has no right over anything until a group is
  * given to it, and the group's node has the permissions that matter.
  */
-static struct miscdevice iommufd_vfio_misc_dev = {
-	.minor = VFIO_MINOR,
-	.name = "vfio",
-	.fops = &iommufd_fops,
-	.nodename = "vfio/vfio",
-	.mode = 0666,
+static struct miscdevice iommufd_nodes[IOMMUFD_NR_NODES] = {
+	[IOMMUFD_NODE_IOMMU] = {
+		.minor = MISC_DYNAMIC_MINOR,
+		.name = "iommu",
+		.nodename = "iommu",
+		.mode = 0660,
+		.fops = &iommufd_fops,
+	},
+	[IOMMUFD_NODE_VFIO] = {
+		.minor = VFIO_MINOR,
+		.name = "vfio",
+		.nodename = "vfio/vfio",
+		.mode = 0666,
+		.fops = &iommufd_fops,
+	},
 };
+
+/* how many of iommufd_nodes[] this kernel registers */
+static unsigned int iommufd_nr_nodes(void)
+{
+	return IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER) ? IOMMUFD_NR_NODES :
+							   IOMMUFD_NODE_VFIO;
+}
 
 static int __init iommufd_init(void)
 {
+	unsigned int i;
 	int rc;
 
 	rc = iommufd_test_init();
 	if (rc)
 		return rc;
-	rc = misc_register(&iommufd_misc_dev);
-	if (rc)
-		goto err_test;
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
-		rc = misc_register(&iommufd_vfio_misc_dev);
+	for (i = 0; i != iommufd_nr_nodes(); i++) {
+		rc = misc_register(&iommufd_nodes[i]);
 		if (rc)
-			goto err_misc;
-		pr_info("iommufd: serving /dev/vfio/vfio as the VFIO container\n");
+			goto err_nodes;
 	}
+	if (iommufd_nr_nodes() > IOMMUFD_NODE_VFIO)
+		pr_info("iommufd: serving /dev/vfio/vfio as the VFIO container\n");
 	return 0;
 
-err_misc:
-	misc_deregister(&iommufd_misc_dev);
-err_test:
+err_nodes:
+	while (i--)
+		misc_deregister(&iommufd_nodes[i]);
 	iommufd_test_exit();
 	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
-		misc_deregister(&iommufd_vfio_misc_dev);
-	misc_deregister(&iommufd_misc_dev);
+	unsigned int i = iommufd_nr_nodes();
+
+	while (i--)
+		misc_deregister(&iommufd_nodes[i]);
 	iommufd_test_exit();
 }
 
