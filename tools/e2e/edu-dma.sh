@@ -8,11 +8,5 @@
 # Uses the edu that is alone in its iommu_group. Prints TAP.
 
 . "$(dirname "$0")/tap.inc"
-bdf=$(lone_edu)
-if [ -z "$bdf" ]; then
-	echo "TAP version 13"
-	echo "not ok 1 an edu alone in its iommu_group"
-	echo "1..1"
-	exit 1
-fi
+need_lone_edu
 exec /tests/bin/edu-dma "$bdf"

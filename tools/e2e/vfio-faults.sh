@@ -12,13 +12,7 @@
 # (acpi_ns_get_attached_object, found by this test), which is not ours to
 # test here.
 . "$(dirname "$0")/tap.inc"
-bdf=$(lone_edu)
-if [ -z "$bdf" ]; then
-	echo "TAP version 13"
-	echo "not ok 1 an edu alone in its iommu_group"
-	echo "1..1"
-	exit 1
-fi
+need_lone_edu
 d=/sys/bus/pci/devices/$bdf
 rebind() {	# rebind <0|1>: vfio-pci lets go, enable is set, it binds again
 	echo "$bdf" >$d/driver/unbind &&
