@@ -264,19 +264,61 @@ static int iommufd_device_reserve(struct iommufd_device *idev,
 }
 
 /*
- * Move the group to its blocking domain, which must work: the HWPT it is
- * on may be freed next. 6.1's VT-d allocates when it attaches any domain,
- * the blocking one too, so a short allocation failure can make the first
- * try fail; try again for a while (memory comes back, or an injected
- * failure is spent) before giving up with a warning.
+ * Move @igroup from the domain of @from to that of @to (NULL: the blocking
+ * domain, for both).
+ *
+ * 6.1's VT-d changes both domains in ways a concurrent map or unmap on them
+ * does not survive. The domain a device leaves: its IOTLB flush, after an
+ * unmap and (in caching mode) after a map, walks the IOMMU units the domain
+ * is attached through with no lock against the leaving device freeing the
+ * entry it reads (a NULL dereference in iommu_flush_iotlb_psi()). The
+ * domain a device first joins: the attach cuts its page table down to the
+ * unit's address width, freeing top levels a walk may be in (mappings then
+ * vanish). Both found by e2e:edu-stress, unmaps racing replaces. So the
+ * move holds the io_pagetable rwsems of both HWPTs for writing: no map or
+ * unmap runs on either domain meanwhile. This is the one place where two
+ * io_pagetables are locked together; in address order.
  */
-static void iommufd_group_block(struct iommufd_group *igroup)
+static int iommufd_group_move(struct iommufd_group *igroup,
+			      struct iommufd_hw_pagetable *from,
+			      struct iommufd_hw_pagetable *to)
+{
+	struct rw_semaphore *a = from ? &from->ioas->iopt.rwsem : NULL;
+	struct rw_semaphore *b = to ? &to->ioas->iopt.rwsem : NULL;
+	int rc;
+
+	lockdep_assert_held(&igroup->lock);
+	if (a == b)
+		b = NULL;
+	if (!a || (b && b < a))
+		swap(a, b);
+	if (a)
+		down_write(a);
+	if (b)
+		down_write_nested(b, SINGLE_DEPTH_NESTING);
+	rc = iommu_group_replace_domain(igroup->group,
+					to ? to->domain : NULL);
+	if (b)
+		up_write(b);
+	if (a)
+		up_write(a);
+	return rc;
+}
+
+/*
+ * Move the group from @from to its blocking domain, which must work: the
+ * HWPT it is on may be freed next. 6.1's VT-d allocates when it attaches
+ * any domain, the blocking one too, so a short allocation failure can make
+ * the first try fail; try again for a while (memory comes back, or an
+ * injected failure is spent) before giving up with a warning.
+ */
+static void iommufd_group_block(struct iommufd_group *igroup,
+				struct iommufd_hw_pagetable *from)
 {
 	unsigned int tries;
 
 	lockdep_assert_held(&igroup->lock);
-	for (tries = 0; iommu_group_replace_domain(igroup->group, NULL);
-	     tries++) {
+	for (tries = 0; iommufd_group_move(igroup, from, NULL); tries++) {
 		if (WARN_ON(tries == 50))
 			return;
 		msleep(20);
@@ -304,14 +346,13 @@ static int iommufd_group_switch(struct iommufd_group *igroup,
 		if (rc)
 			return rc;
 	}
-	rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	rc = iommufd_group_move(igroup, cur, hwpt);
 	if (rc || fill_first)
 		return rc;
 	rc = iommufd_hw_pagetable_join(hwpt);
 	/* never stay on the domain of @hwpt, which goes away now */
-	if (rc && (!cur ||
-		   iommu_group_replace_domain(igroup->group, cur->domain)))
-		iommufd_group_block(igroup);
+	if (rc && (!cur || iommufd_group_move(igroup, hwpt, cur)))
+		iommufd_group_block(igroup, hwpt);
 	return rc;
 }
 
@@ -431,17 +472,83 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		}
 	}
 
-	rc = iommufd_device_attach_new(idev, ioas, true, pt_id, old);
+	rc = iommufd_device_attach_new(idev, ioas,
+				       idev->igroup->coherency >= 0, pt_id, old);
 	/*
 	 * 6.1's IOMMU_CAP_CACHE_COHERENCY says what the IOMMU driver can do,
 	 * not whether this device's IOMMU unit can: VT-d without snoop
 	 * control refuses the attach of an enforcing domain (-EOPNOTSUPP;
-	 * other drivers say -EINVAL). Fall back to a plain page table.
+	 * other drivers say -EINVAL). Fall back to a plain page table, and
+	 * remember for the group's next HWPTs.
 	 */
-	if (rc == -EINVAL || rc == -EOPNOTSUPP)
+	if (!rc && idev->hwpt->enforce_cache_coherency)
+		idev->igroup->coherency = 1;
+	if ((rc == -EINVAL || rc == -EOPNOTSUPP) &&
+	    idev->igroup->coherency >= 0) {
 		rc = iommufd_device_attach_new(idev, ioas, false, pt_id, old);
+		if (!rc)
+			idev->igroup->coherency = -1;
+	}
 	mutex_unlock(&ioas->mutex);
 	return rc;
+}
+
+/**
+ * iommufd_device_can_enforce - may a HWPT for @idev enforce coherency
+ * @idev: the device
+ *
+ * In 6.1, IOMMU_CAP_CACHE_COHERENCY is the IOMMU driver's answer for all
+ * its units, and a domain that has no device yet accepts enforcement
+ * whatever unit it will be used with: VT-d then refuses to attach it to a
+ * device behind a unit without snoop control (-EOPNOTSUPP). A HWPT that
+ * IOMMU_HWPT_ALLOC makes for a device must attach to it, so the group's
+ * answer is found out once, and kept: from an automatic HWPT's attach, from
+ * the HWPT the group is on, or, while the group is blocked (its DMA goes
+ * nowhere either way), by attaching an empty enforcing domain and going
+ * back to blocked. A probe that fails for lack of memory says no and is
+ * tried again next time.
+ *
+ * Context: process context; takes the group lock, so not with an IOAS
+ * mutex held.
+ * Return: true if a HWPT made for @idev may ask for enforcement.
+ */
+bool iommufd_device_can_enforce(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommu_domain *domain;
+	bool can = false;
+	int rc;
+
+	if (!device_iommu_capable(idev->dev, IOMMU_CAP_CACHE_COHERENCY))
+		return false;
+	mutex_lock(&igroup->lock);
+	if (igroup->coherency) {
+		can = igroup->coherency > 0;
+		goto out;
+	}
+	if (igroup->hwpt) {
+		/* not known for sure: a plain HWPT attaches anywhere */
+		can = igroup->hwpt->enforce_cache_coherency;
+		goto out;
+	}
+	domain = iommu_domain_alloc(idev->dev->bus);
+	if (!domain)
+		goto out;
+	if (domain->ops->enforce_cache_coherency &&
+	    domain->ops->enforce_cache_coherency(domain)) {
+		/* blocked before, and @domain is in no IOAS: nothing to lock */
+		rc = iommu_group_replace_domain(igroup->group, domain);
+		if (!rc) {
+			can = true;
+			iommufd_group_block(igroup, NULL);
+		}
+		if (!rc || rc == -EINVAL || rc == -EOPNOTSUPP)
+			igroup->coherency = can ? 1 : -1;
+	}
+	iommu_domain_free(domain);
+out:
+	mutex_unlock(&igroup->lock);
+	return can;
 }
 
 /* Drop a device's user of a HWPT; automatic HWPTs go with their last. */
@@ -549,7 +656,7 @@ void iommufd_device_detach(struct iommufd_device *idev)
 		return;
 	}
 	if (!--igroup->nattached) {
-		iommufd_group_block(igroup);
+		iommufd_group_block(igroup, hwpt);
 		igroup->hwpt = NULL;
 	}
 	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);

@@ -155,6 +155,7 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	struct iommufd_device *idev;
 	struct iommufd_object *pt;
 	struct iommufd_ioas *ioas;
+	bool enforce;
 	int rc;
 
 	if (cmd->flags & ~IOMMUFD_HWPT_ALLOC_FLAGS)
@@ -185,9 +186,11 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	}
 	ioas = container_of(pt, struct iommufd_ioas, obj);
 
+	/* before the IOAS mutex: it takes the group lock */
+	enforce = iommufd_device_can_enforce(idev);
 	mutex_lock(&ioas->mutex);
 	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev, false,
-					  true);
+					  enforce);
 	mutex_unlock(&ioas->mutex);
 	/*
 	 * The device is not needed any more. Let it go before pinning, which

@@ -19,13 +19,19 @@
  *                -> mm->mmap_lock   pinning, locked_vm accounting
  *
  * ioas_lock and the group lock are never held together; either may be
- * held when the IOAS mutex is taken. iommu_group's mutex (inside
+ * held when the IOAS mutex is taken. A group moving between domains holds
+ * the io_pagetable rwsems of the HWPT it leaves and of the one it goes to
+ * for writing, under the group lock (and the IOAS mutex of the HWPT it goes
+ * to): 6.1's VT-d can't take a map or unmap on a domain a device leaves or
+ * first joins (device.c, iommufd_group_move()). iommu_group's mutex (inside
  * iommu_group_replace_domain()) nests under iommufd_group.lock; the IOMMU
  * driver's own locks are taken by iommu_map()/iommu_unmap() under
  * io_pagetable.rwsem and iopt_pages.mutex, never under mmap_lock. The
  * context's object xarray lock is a spinlock taken on its own, never
- * around any of these. Two io_pagetables are never locked at the same time
- * (COPY takes the source's lock, drops it, then takes the destination's),
+ * around any of these. Two io_pagetables are locked at the same time only
+ * by that move, in address order, and nothing is taken inside them but
+ * iommu_group's mutex (COPY takes the source's lock, drops it, then takes
+ * the destination's),
  * and an access or a group moves between IOASes taking one IOAS mutex at a
  * time, so one order covers every IOAS.
  *

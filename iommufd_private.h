@@ -236,6 +236,9 @@ iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
  * @hwpt: the HWPT the group's attached devices use, NULL while blocked
  * @nbound: devices of the group bound to the context
  * @nattached: devices of the group attached to @hwpt
+ * @coherency: whether the group's IOMMU takes domains that enforce cache
+ *	coherency: 1 yes, -1 no, 0 not known yet; see
+ *	iommufd_device_can_enforce()
  */
 struct iommufd_group {
 	struct iommu_group *group;
@@ -243,6 +246,7 @@ struct iommufd_group {
 	struct iommufd_hw_pagetable *hwpt;
 	unsigned int nbound;
 	unsigned int nattached;
+	int coherency;
 };
 
 /**
@@ -260,6 +264,8 @@ struct iommufd_device {
 	struct iommufd_group *igroup;
 	struct iommufd_hw_pagetable *hwpt;
 };
+
+bool iommufd_device_can_enforce(struct iommufd_device *idev);
 
 static inline struct iommufd_device *
 iommufd_get_device(struct iommufd_ctx *ictx, u32 id)

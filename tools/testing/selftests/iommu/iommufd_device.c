@@ -371,7 +371,7 @@ TEST_F(dev, mock_domain_flags_no_coherency)
 /*
  * The IOMMU claims coherency but refuses an enforcing domain for the device
  * (6.1's VT-d without snoop control): attach falls back to a plain HWPT,
- * and a HWPT the user allocated for it enforces and refuses it.
+ * and a HWPT the user allocates for it is plain too, and takes it.
  */
 TEST_F(dev, coherency_claimed_but_refused)
 {
@@ -387,18 +387,20 @@ TEST_F(dev, coherency_claimed_but_refused)
 				   4 * PS));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
 
-	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user_hwpt));
-	SNAP(&st, self->ioas, self->base, hwpt, user_hwpt);
-	EXPECT_EQ(EINVAL, _device_attach(self->fd, stdev, user_hwpt, NULL));
-	SAME(&st, self->ioas);
-	ATTACHED(stdev, hwpt, 0);
-
 	/* attaching to the IOAS again keeps the plain HWPT */
 	EXPECT_EQ(0, _device_attach(self->fd, stdev, self->ioas, NULL));
 	ATTACHED(stdev, hwpt, 0);
 
-	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user_hwpt));
+	SNAP(&st, self->ioas, self->base, hwpt, user_hwpt);
+	EXPECT_EQ(0, _device_attach(self->fd, stdev, user_hwpt, NULL));
+	ATTACHED(stdev, user_hwpt, 0);
+	EXPECT_EQ(0, _md_check_map(self->fd, user_hwpt, self->base, self->buf,
+				   4 * PS));
+	/* the automatic HWPT went with its last device */
 	EXPECT_EQ(ENOENT, _destroy(self->fd, hwpt));
+
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
 	ASSERT_EQ(0, _destroy(self->fd, user_hwpt));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 }
@@ -972,7 +974,7 @@ TEST_F(dev, hwpt_alloc_lifetime)
 TEST_F(dev, coherency)
 {
 	__u32 stdev, hwpt, idev, s2, ns, ni, ms, mh, user, auto_nc, nc_user;
-	__u32 out;
+	__u32 n2, n2i, c3, c3i, h2, h3, out;
 	struct ioas_state st;
 
 	MAP_BASE(4 * PS);
@@ -1017,13 +1019,32 @@ TEST_F(dev, coherency)
 	ATTACHED(ns, auto_nc, 0);
 	ATTACHED(stdev, user, 1);
 
-	/* a HWPT allocated for it asks to enforce too, and refuses it */
+	/*
+	 * A HWPT allocated for it is plain, as its attach taught: a device
+	 * that can enforce takes it too, without enforcement.
+	 */
 	ASSERT_EQ(0, _hwpt_alloc(self->fd, ni, self->ioas, &nc_user));
-	EXPECT_EQ(EINVAL, _device_attach(self->fd, ns, nc_user, &out));
-	ATTACHED(ns, auto_nc, 0);
-	/* a device that can enforce takes it, and it enforces */
 	ASSERT_EQ(0, _device_attach(self->fd, s2, nc_user, &out));
-	ATTACHED(s2, nc_user, 1);
+	ATTACHED(s2, nc_user, 0);
+
+	/*
+	 * Devices never attached: HWPT_ALLOC finds out (while their group is
+	 * blocked) and makes a HWPT each takes, enforcing where it can.
+	 */
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0,
+					MOCK_FLAGS_DEVICE_ENFORCE_FAILS, &n2,
+					&n2i));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, n2i, self->ioas, &h2));
+	ASSERT_EQ(0, _device_attach(self->fd, n2, h2, &out));
+	ATTACHED(n2, h2, 0);
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, 0, &c3, &c3i));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, c3i, self->ioas, &h3));
+	ASSERT_EQ(0, _device_attach(self->fd, c3, h3, &out));
+	ATTACHED(c3, h3, 1);
+	ASSERT_EQ(0, _destroy(self->fd, n2));
+	ASSERT_EQ(0, _destroy(self->fd, c3));
+	EXPECT_EQ(0, _destroy(self->fd, h2));
+	EXPECT_EQ(0, _destroy(self->fd, h3));
 
 	/* MOCK_DOMAIN_FLAGS with ENFORCE_FAILS: the same rules */
 	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
