@@ -8,6 +8,7 @@
 #   make vm CMD='...'          boot the VM and run CMD in it (QEMU_ARGS='...'
 #                              adds QEMU devices)
 #   make bench                 benchmarks on the perf kernel
+#   make stress [SECONDS=N]    the stress suites alone, N s in all (180)
 #   make conformance           mainline 6.12's iommufd kselftests against our kernel
 #   make build [PROFILE=...]   just build the kernel and the test programs
 #   make lint                  checkpatch, W=1 and sparse on our code
@@ -15,7 +16,7 @@
 SHELL := /bin/bash
 export PROFILE CMD EXTRA QEMU_ARGS ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND IOMMUFD_CACHE
 
-.PHONY: help check run vm bench conformance build lint cache-clean
+.PHONY: help check run vm bench stress conformance build lint cache-clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -31,6 +32,10 @@ vm:
 
 bench:
 	@tools/bench.sh
+
+# SECONDS is also bash's clock; only a value given to make is taken
+stress:
+	@STRESS_SECONDS='$(SECONDS)' tools/stress.sh
 
 conformance:
 	@tools/conformance.sh

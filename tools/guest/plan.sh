@@ -9,9 +9,18 @@
 
 leak=/sys/kernel/debug/kmemleak
 
+# IOMMUFD_PLAN=stress (make stress) runs only the stress suites, for
+# IOMMUFD_STRESS_SECONDS each; the default plan runs everything.
+want() {	# want <suite name>
+	[ "${IOMMUFD_PLAN:-all}" = all ] && return 0
+	case $1 in *stress*) return 0 ;; esac
+	return 1
+}
+
 suite() {	# suite <name> <command...>
 	name=$1
 	shift
+	want "$name" || return 0
 	echo "@@SUITE $name uptime=$(cut -d' ' -f1 /proc/uptime)@@"
 	"$@"
 	echo "@@END $name $?@@"
