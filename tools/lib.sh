@@ -69,5 +69,18 @@ build_for_vm() {
 }
 
 # Seconds since the epoch, with fractions, for the timings we report.
+# judge_run <run dir> <vm status> <what>: results.py's verdict on a run of
+# the plan (checks, splats, kmemleak); exits 1 if it or the VM failed.
+judge_run() {
+	local res=0
+	echo
+	echo "==> results ($1)"
+	"$REPO/tools/results.py" --require-kmemleak "$1" || res=$?
+	if [ "$res" -ne 0 ] || [ "$2" -ne 0 ]; then
+		echo "$3 FAILED; console log: $1/console.log, plan output: $1/output.log" >&2
+		exit 1
+	fi
+}
+
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -24,11 +24,4 @@ export VM_TIMEOUT=${VM_TIMEOUT:-$((total * 3 + 900))}
 export CMD="IOMMUFD_PLAN=stress IOMMUFD_STRESS_SECONDS=$each sh /guest/plan.sh"
 vm_rc=0
 RUN_DIR=$run "$T/vm.sh" vm || vm_rc=$?
-echo
-echo "==> results ($run)"
-res_rc=0
-"$T/results.py" --require-kmemleak "$run" || res_rc=$?
-if [ $res_rc -ne 0 ] || [ $vm_rc -ne 0 ]; then
-	echo "make stress FAILED; console log: $run/console.log" >&2
-	exit 1
-fi
+judge_run "$run" "$vm_rc" "make stress"

@@ -61,7 +61,7 @@ qemu=(qemu-system-x86_64
 	-device edu,addr=04.0,multifunction=on,$dma
 	-device edu,addr=04.1,multifunction=on,$dma
 	-kernel "$kernel" -initrd "$run/initrd.gz"
-	-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 kasan_multi_shot idle=poll rdinit=/init ${VM_APPEND:-}"
+	-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 kasan_multi_shot idle=poll log_buf_len=4M rdinit=/init ${VM_APPEND:-}"
 	-serial "file:$run/console.log")
 # More devices for make vm; a PCI device that honours the vIOMMU (e1000,
 # nvme, edu; virtio only with iommu_platform=on) can be bound to vfio-pci
@@ -79,6 +79,11 @@ if [ -n "$interactive" ]; then
 fi
 
 limit=${VM_TIMEOUT:-1800}
+# log_buf_len=4M: the fuzzer and the stress tests make thousands of mock
+# devices, each logged twice; with the default 128 KiB the kernel log no
+# longer held the boot's lines that later tests look for (iommufd serving
+# /dev/vfio/vfio) by the time they ran.
+#
 # Without idle=poll (on the command line above) the TCG guest often stopped
 # for good early in boot, before any of our code runs (at worst 4 boots in
 # a row today): vCPU 0 sat in HLT with interrupts on while its local APIC

@@ -87,18 +87,6 @@ static __u32 ioas_alloc(int iommufd)
 	return a.out_ioas_id;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 /* the name of @bdf's driver, "" if it has none */
 static const char *driver_of(const char *bdf)
 {

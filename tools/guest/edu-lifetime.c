@@ -285,29 +285,10 @@ struct sysfs_write {
 static void *sysfs_writer(void *arg)
 {
 	struct sysfs_write *w = arg;
-	int fd = open(w->path, O_WRONLY | O_CLOEXEC);
 
-	w->rc = -1;
-	if (fd >= 0) {
-		if (write(fd, w->value, strlen(w->value)) ==
-		    (ssize_t)strlen(w->value))
-			w->rc = 0;
-		close(fd);
-	}
+	w->rc = write_file(w->path, w->value);
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	return NULL;
-}
-
-static int sysfs_put(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n == (ssize_t)strlen(value) ? 0 : -1;
 }
 
 /* the device request eventfd of vfio-pci (VFIO_PCI_REQ_IRQ_INDEX) */
@@ -395,9 +376,9 @@ static int rebind(void)
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
 		 bdf);
-	if (sysfs_put(path, "vfio-pci"))
+	if (write_file(path, "vfio-pci"))
 		return -1;
-	if (sysfs_put("/sys/bus/pci/drivers/vfio-pci/bind", bdf))
+	if (write_file("/sys/bus/pci/drivers/vfio-pci/bind", bdf))
 		return -1;
 	/* the cdev's node appears when udev-less devtmpfs creates it */
 	for (i = 0; i < 100; i++) {
@@ -445,7 +426,7 @@ int main(int argc, char **argv)
 	torn_away("remove", path, "1");
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
 	ok(stat(path, &st) != 0, "remove: the device is gone");
-	ok(sysfs_put("/sys/bus/pci/rescan", "1") == 0, "remove: rescan");
+	ok(write_file("/sys/bus/pci/rescan", "1") == 0, "remove: rescan");
 	for (i = 0; i < 100 && stat(path, &st); i++)
 		usleep(100 * 1000);
 	ok(stat(path, &st) == 0, "remove: the rescan found the device again");

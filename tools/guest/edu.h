@@ -174,6 +174,19 @@ static inline long status_kb(const char *key)
 	return kb;
 }
 
+/* write @val to the sysfs (or other) file @path; 0 if all of it went */
+static inline int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
 /* /dev/kmsg, positioned after what the kernel logged so far */
 static inline int kmsg_open(void)
 {
