@@ -93,6 +93,7 @@ struct st_shared {
 	unsigned int nfiles;
 	void *buf;
 	struct timespec end;
+	time_t hard_end;
 	atomic_ulong count[OP_NR];
 	atomic_ulong errors[OP_NR];
 	atomic_ulong unexpected;
@@ -131,13 +132,26 @@ static unsigned int st_rand(struct st_thread *t, unsigned int n)
 	return (unsigned int)((t->rnd * 0x2545f4914f6cdd1dULL) >> 33) % n;
 }
 
+/*
+ * The run is over once its time has passed and every kind of operation
+ * has succeeded at least once (which a slow host may take longer to get
+ * to), or at ten times its time, when the checks then fail.
+ */
 static bool st_over(struct st_shared *sh)
 {
 	struct timespec now;
+	unsigned int i;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > sh->end.tv_sec ||
-	       (now.tv_sec == sh->end.tv_sec && now.tv_nsec >= sh->end.tv_nsec);
+	if (now.tv_sec < sh->end.tv_sec ||
+	    (now.tv_sec == sh->end.tv_sec && now.tv_nsec < sh->end.tv_nsec))
+		return false;
+	if (now.tv_sec >= sh->hard_end)
+		return true;
+	for (i = 0; i < OP_NR; i++)
+		if (i != OP_WRONG_FD && sh->errors[i] >= sh->count[i])
+			return false;
+	return true;
 }
 
 static void *st_slot(struct st_shared *sh, unsigned int s)
@@ -429,7 +443,7 @@ static void st_run(struct __test_metadata *_metadata,
 	unsigned int i;
 
 	/* a hang is a failure too: SIGALRM ends this test's process */
-	alarm(secs * 10 + 600);
+	alarm(secs * 20 + 600);
 	sh->nfiles = nfiles;
 	for (i = 0; i < nfiles; i++)
 		st_open(_metadata, &sh->file[i], sh->buf);
@@ -437,6 +451,7 @@ static void st_run(struct __test_metadata *_metadata,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sh->end = t0;
 	sh->end.tv_sec += secs;
+	sh->hard_end = t0.tv_sec + 10 * secs;
 	for (i = 0; i < ST_THREADS; i++) {
 		self->th[i].sh = sh;
 		self->th[i].rnd = 0x9e3779b97f4a7c15ULL * (i + 1) ^
