@@ -203,6 +203,21 @@ static void exclusion(const char *bdf, int iommufd)
 	check_errno(bind(dev2, iommufd, NULL), EINVAL,
 		    "BIND of a second descriptor of the same device");
 	close(dev2);
+	{
+		/* patch 0011: bit 63 made a negative BAR index, and an oops */
+		struct vfio_device_ioeventfd ie = {
+			.argsz = sizeof(ie),
+			.flags = VFIO_DEVICE_IOEVENTFD_32,
+			.offset = 1ULL << 63,
+			.fd = -1,
+		};
+
+		check_errno(ioctl(dev, VFIO_DEVICE_IOEVENTFD, &ie), EINVAL,
+			    "IOEVENTFD at an offset with bit 63 set");
+		ie.offset = ~0ULL << 40;
+		check_errno(ioctl(dev, VFIO_DEVICE_IOEVENTFD, &ie), EINVAL,
+			    "IOEVENTFD at region index -1");
+	}
 	close(dev);
 	group = open(gpath, O_RDWR | O_CLOEXEC);
 	ok(group >= 0, "the group node opens again after close");
