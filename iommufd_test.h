@@ -49,6 +49,8 @@ enum {
 	 * IOAS's automatic HWPTs, as MOCK_DOMAIN does
 	 */
 	IOMMU_TEST_OP_MOCK_DOMAIN_NEW = 1007,
+	/* access_rw and memcpy() looped and timed in the kernel (make bench) */
+	IOMMU_TEST_OP_ACCESS_RW_BENCH = 1008,
 };
 
 /* dev_flags of MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE */
@@ -76,6 +78,12 @@ enum {
 	MOCK_FLAGS_DEVICE_LATE_IOMMU = 1 << 27,
 	/* ours: its MSIs are not isolated (no interrupt remapping) */
 	MOCK_FLAGS_DEVICE_UNSAFE_MSI = 1 << 28,
+	/*
+	 * ours, with MOCK_FLAGS_DEVICE_LATE_IOMMU only: the domain it
+	 * finalises has the aperture [MOCK_APERTURE_START,
+	 * MOCK_WIDE_APERTURE_LAST], room for benchmarks of several GiB
+	 */
+	MOCK_FLAGS_DEVICE_WIDE_APERTURE = 1 << 29,
 };
 
 enum {
@@ -126,6 +134,11 @@ enum {
 	MOCK_APERTURE_START = 1UL << 24,
 	MOCK_APERTURE_LAST = (1UL << 31) - 1,
 };
+
+#define MOCK_WIDE_APERTURE_LAST ((1ULL << 40) - 1)
+
+/* the most loops one ACCESS_RW_BENCH runs */
+#define MOCK_ACCESS_RW_BENCH_LOOPS 65536
 
 /*
  * The smallest mock IOPTE maps MOCK_IOPTE_SIZE bytes: half a CPU page, so
@@ -185,6 +198,11 @@ enum {
  * @device_info: DEVICE_INFO (ours): the HWPT the device of stdev @id is
  *	attached to (0 if none), whether it enforces cache coherency, and the
  *	device's iommu_group ID
+ * @access_rw_bench: ACCESS_RW_BENCH (ours): @loops times
+ *	iommufd_access_rw() of @length bytes at @iova through the access fd
+ *	@id (MOCK_ACCESS_RW_WRITE: to the IOVA) and @loops times memcpy() of
+ *	as many bytes between two kernel buffers; the time each took in
+ *	@out_rw_ns and @out_memcpy_ns
  * @__union_size: keeps the union the size mainline's has
  * @last: marks the end of the structure, must be 0
  */
@@ -286,6 +304,14 @@ struct iommu_test_cmd {
 			__u32 out_coherent;
 			__u32 out_group_id;
 		} device_info;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__u32 flags;
+			__u32 loops;
+			__aligned_u64 out_rw_ns;
+			__aligned_u64 out_memcpy_ns;
+		} access_rw_bench;
 		__aligned_u64 __union_size[6];
 	};
 	__u32 last;

@@ -169,10 +169,11 @@ static struct device_driver mock_kdriver = {
 };
 
 /* Give a mock domain its aperture and page sizes. */
-static void mock_domain_finalise(struct mock_domain *md)
+static void mock_domain_finalise(struct mock_domain *md, bool wide)
 {
 	md->domain.geometry.aperture_start = MOCK_APERTURE_START;
-	md->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	md->domain.geometry.aperture_end = wide ? MOCK_WIDE_APERTURE_LAST :
+						  MOCK_APERTURE_LAST;
 	md->domain.geometry.force_aperture = true;
 	md->domain.pgsize_bitmap = MOCK_IOPTE_SIZE | MOCK_IOPTE_HUGE_SIZE;
 	md->finalised = true;
@@ -197,7 +198,7 @@ static struct iommu_domain *mock_domain_alloc(unsigned int type)
 
 	if (!md)
 		return NULL;
-	mock_domain_finalise(md);
+	mock_domain_finalise(md, false);
 	return &md->domain;
 }
 
@@ -241,7 +242,8 @@ static int mock_late_domain_attach_dev(struct iommu_domain *domain,
 	struct mock_domain *md = to_mock_domain(domain);
 
 	if (!md->finalised)
-		mock_domain_finalise(md);
+		mock_domain_finalise(md, to_mock_dev(dev)->flags &
+					 MOCK_FLAGS_DEVICE_WIDE_APERTURE);
 	return mock_domain_attach_dev(domain, dev);
 }
 
@@ -614,7 +616,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 	 MOCK_FLAGS_DEVICE_PASID |                                             \
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |             \
 	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |      \
-	 MOCK_FLAGS_DEVICE_UNSAFE_MSI)
+	 MOCK_FLAGS_DEVICE_UNSAFE_MSI | MOCK_FLAGS_DEVICE_WIDE_APERTURE)
 
 /* A new selftest object with a bound mock device, not yet published. */
 static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,
@@ -628,6 +630,10 @@ static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,
 		return ERR_PTR(-EINVAL);
 	/* A group's devices are all behind one IOMMU. */
 	if (group_key && flags & MOCK_FLAGS_DEVICE_LATE_IOMMU)
+		return ERR_PTR(-EINVAL);
+	/* Only a domain finalised at its first attach knows the device. */
+	if (flags & MOCK_FLAGS_DEVICE_WIDE_APERTURE &&
+	    !(flags & MOCK_FLAGS_DEVICE_LATE_IOMMU))
 		return ERR_PTR(-EINVAL);
 	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
 	if (IS_ERR(sobj))
@@ -1092,6 +1098,66 @@ out_put:
 	return rc;
 }
 
+/*
+ * ACCESS_RW_BENCH: the cost of iommufd_access_rw() against memcpy() of the
+ * same bytes, for make bench. Both copy between kernel buffers; the loop
+ * count is bounded, so one call is bounded.
+ */
+static int iommufd_test_access_rw_bench(struct iommufd_ucmd *ucmd,
+					struct iommu_test_cmd *cmd)
+{
+	unsigned long length = cmd->access_rw_bench.length;
+	unsigned int flags = cmd->access_rw_bench.flags;
+	u32 loops = cmd->access_rw_bench.loops, i;
+	struct selftest_access *staccess;
+	void *buf, *src;
+	u64 t0, t1, t2;
+	struct fd f;
+	int rc = 0;
+
+	if (flags & ~MOCK_ACCESS_RW_WRITE)
+		return -EOPNOTSUPP;
+	if (!length || length > MOCK_ACCESS_RW_MAX || !loops ||
+	    loops > MOCK_ACCESS_RW_BENCH_LOOPS)
+		return -EINVAL;
+	staccess = iommufd_test_get_access(cmd->id, &f);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	src = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!buf || !src) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	t0 = ktime_get_ns();
+	for (i = 0; i != loops && !rc; i++) {
+		rc = iommufd_access_rw(staccess->access, cmd->access_rw_bench.iova,
+				       buf, length,
+				       flags & MOCK_ACCESS_RW_WRITE ?
+				       IOMMUFD_ACCESS_RW_WRITE : 0);
+		if (!(i & 255))
+			cond_resched();
+	}
+	t1 = ktime_get_ns();
+	for (i = 0; i != loops && !rc; i++) {
+		memcpy(buf, src, length);
+		/* the copy is the point: keep it */
+		barrier_data(buf);
+		if (!(i & 255))
+			cond_resched();
+	}
+	t2 = ktime_get_ns();
+	cmd->access_rw_bench.out_rw_ns = t1 - t0;
+	cmd->access_rw_bench.out_memcpy_ns = t2 - t1;
+	if (!rc)
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out:
+	kvfree(src);
+	kvfree(buf);
+	fdput(f);
+	return rc;
+}
+
 static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd,
 					    struct iommu_test_cmd *cmd)
 {
@@ -1317,6 +1383,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_access_rw(ucmd, cmd);
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
 		return iommufd_test_access_replace_ioas(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_RW_BENCH:
+		return iommufd_test_access_rw_bench(ucmd, cmd);
 	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
 	case IOMMU_TEST_OP_DEVICE_ATTACH:
 	case IOMMU_TEST_OP_DEVICE_DETACH:

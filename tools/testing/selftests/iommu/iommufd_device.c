@@ -39,7 +39,7 @@
 	 MOCK_FLAGS_DEVICE_PASID |					\
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |	\
 	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |	\
-	 MOCK_FLAGS_DEVICE_UNSAFE_MSI)
+	 MOCK_FLAGS_DEVICE_UNSAFE_MSI | MOCK_FLAGS_DEVICE_WIDE_APERTURE)
 
 static const struct iommu_iova_range full_range = { 0, U64_MAX };
 static const struct iommu_iova_range aperture = {
@@ -1234,6 +1234,48 @@ TEST_F(dev, other_iommu_driver_einval)
 	ASSERT_EQ(0, _destroy(self->fd, b));
 	ASSERT_EQ(0, _destroy(self->fd, ua));
 	ASSERT_EQ(0, _destroy(self->fd, ub));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	END_CLEAN();
+}
+
+/*
+ * MOCK_FLAGS_DEVICE_WIDE_APERTURE (for make bench): only a domain of the
+ * second driver, finalised by that device's attach, gets the wide
+ * aperture; the flag alone is EINVAL and leaves nothing behind. Above the
+ * usual aperture the wide domain maps what the IOAS maps.
+ */
+TEST_F(dev, wide_aperture)
+{
+	const struct iommu_iova_range wide = {
+		APERTURE_START, (__u64)MOCK_WIDE_APERTURE_LAST
+	};
+	const __u64 high = 1ULL << 36;
+	struct iommufd_stats s0, s1;
+	__u32 stdev, hwpt, idev;
+	struct mock_iopte pte;
+
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+	EXPECT_EQ(EINVAL, _mock_domain_flags(self->fd, self->ioas,
+					     MOCK_FLAGS_DEVICE_WIDE_APERTURE,
+					     &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _get_stats(self->fd, &s1));
+	EXPECT_EQ(s0.pages_objects, s1.pages_objects);
+	RANGES(self->ioas, &full_range, 1, 1);
+
+	ASSERT_EQ(0, _mock_domain_flags(self->fd, self->ioas,
+					MOCK_FLAGS_DEVICE_LATE_IOMMU |
+					MOCK_FLAGS_DEVICE_WIDE_APERTURE,
+					&stdev, &hwpt, &idev));
+	RANGES(self->ioas, &wide, 1, MOCK_GRAN);
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, 4 * PS, high));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, high, self->buf, 4 * PS));
+	ASSERT_EQ(0, _md_iopte(self->fd, hwpt, high + PS, &pte));
+	EXPECT_NE(0, pte.phys);
+	EXPECT_EQ(EINVAL, _map_fixed(self->fd, self->ioas, self->buf, PS,
+				     (__u64)MOCK_WIDE_APERTURE_LAST + 1));
+	EXPECT_EQ(0, _ioas_unmap(self->fd, self->ioas, high, 4 * PS, NULL));
+	EXPECT_EQ(ENOENT, _md_iopte(self->fd, hwpt, high, NULL));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 	END_CLEAN();
 }
