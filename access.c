@@ -10,7 +10,10 @@
  * IOVA or copies through it. Pins go through the pages objects (pages.c),
  * so a page a domain already pins is not pinned again, and pins survive
  * domains coming and going. Only what the area allows is allowed: a
- * read-only COPY of a writable mapping can't be written through.
+ * read-only COPY of a writable mapping can't be written through. Copies
+ * (iopt_area_rw()) pin nothing that is held already: they go through the
+ * PFNs of held pages, and through the user's own mapping (or a short pin)
+ * for the others.
  *
  * UNMAP of pinned IOVA calls the driver's unmap callback, which must unpin;
  * UNMAP fails with EBUSY if it does not (io_pagetable.c asks a few times).
@@ -451,46 +454,20 @@ struct iommufd_rw_arg {
 	void *data;
 	unsigned long iova;
 	unsigned long last;
-	bool write;
+	unsigned int flags;
 };
 
-/* Copy between a piece of an area and the buffer, a page at a time. */
+/* Copy between a piece of an area and the buffer. */
 static int iommufd_access_rw_piece(struct iopt_area *area,
 				   unsigned long first, unsigned long last,
 				   unsigned long offset, void *arg)
 {
 	struct iommufd_rw_arg *rw = arg;
-	unsigned long pos = area->pages_off + (rw->iova + offset -
-					       area->node.start);
-	unsigned long end = area->pages_off +
-			    (min(area->node.last, rw->last) - area->node.start);
-	unsigned long index;
-	int rc;
+	unsigned long iova = rw->iova + offset;
+	unsigned long end = min(area->node.last, rw->last);
 
-	for (index = first; index <= last; index++) {
-		unsigned long in_page = offset_in_page(pos);
-		unsigned long chunk = min(PAGE_SIZE - in_page, end - pos + 1);
-		struct page *page;
-		void *kaddr;
-
-		/* Pins only if no domain or access holds the page already. */
-		rc = iopt_area_add_access(area, index, index, &page,
-					  rw->write);
-		if (rc)
-			return rc;
-		kaddr = kmap_local_page(page);
-		if (rw->write) {
-			memcpy(kaddr + in_page, rw->data + offset, chunk);
-			set_page_dirty_lock(page);
-		} else {
-			memcpy(rw->data + offset, kaddr + in_page, chunk);
-		}
-		kunmap_local(kaddr);
-		iopt_area_remove_access(area, index, index);
-		pos += chunk;
-		offset += chunk;
-	}
-	return 0;
+	return iopt_area_rw(area, area->pages_off + (iova - area->node.start),
+			    rw->data + offset, end - iova + 1, rw->flags);
 }
 
 /**
@@ -499,13 +476,18 @@ static int iommufd_access_rw_piece(struct iopt_area *area,
  * @iova: first IOVA, any alignment
  * @data: kernel buffer
  * @length: bytes, not 0
- * @flags: IOMMUFD_ACCESS_RW_WRITE to copy @data to the IOVA
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to copy @data to the IOVA;
+ *         IOMMUFD_ACCESS_RW_PIN to pin the pages nothing holds rather than
+ *         copy them through the caller's mm
  *
- * Pages no domain or access holds are pinned for the copy and unpinned
- * right after.
+ * Pages a domain or an access holds are copied through their PFNs, without
+ * pinning or allocating. Others are copied through the user's mapping when
+ * the caller runs in the mm the memory belongs to, else pinned for the copy
+ * and unpinned right after. A failure can leave the copy partly done.
  *
  * Context: process context, may sleep; takes the access's ioas_lock.
- * Return: 0; -EINVAL for an empty range or an unattached access; -ENOENT
+ * Return: 0; -EINVAL for an empty range, unknown @flags or an unattached
+ * access; -ENOENT
  * if part of the range is not mapped; -EPERM to write where the mapping or
  * the memory is read-only, or to read a write-only mapping; -EFAULT or
  * -ENOMEM from pinning.
@@ -516,12 +498,13 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	struct iommufd_rw_arg rw = {
 		.data = data,
 		.iova = iova,
-		.write = flags & IOMMUFD_ACCESS_RW_WRITE,
+		.flags = flags,
 	};
 	struct io_pagetable *iopt;
 	int rc;
 
-	if (!length)
+	if (!length ||
+	    flags & ~(IOMMUFD_ACCESS_RW_WRITE | IOMMUFD_ACCESS_RW_PIN))
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &rw.last))
 		return -EOVERFLOW;

@@ -84,6 +84,19 @@ struct io_pagetable {
 	bool disable_large_pages;
 };
 
+/* the shortest contiguous run an area records, see &iopt_area.runs */
+#define IOPT_RUN_HINT_PAGES 64
+
+/**
+ * struct iopt_run - pages of an area whose PFNs are consecutive
+ * @first: the first page index
+ * @npages: number of pages
+ */
+struct iopt_run {
+	unsigned long first;
+	unsigned long npages;
+};
+
 /**
  * struct iopt_area - one mapping made by MAP or COPY
  * @node: IOVA range in &io_pagetable.area_itree
@@ -99,6 +112,13 @@ struct io_pagetable {
  * @filled: the area is pinned and mapped into every domain of @iopt
  * @num_accesses: page ranges software accesses pinned through this area;
  *                while not 0 the area can't be unmapped
+ * @runs: while filled, runs of at least IOPT_RUN_HINT_PAGES pages that
+ *        were mapped as one physically contiguous run, sorted by index;
+ *        reading PFNs back then takes one page-table walk per run, not
+ *        per page. A hint, kept only where memory allowed: pages outside
+ *        every run are read one by one. Changed with the pages mutex held.
+ * @nruns: entries in @runs
+ * @runs_cap: room in @runs
  */
 struct iopt_area {
 	struct interval_tree_node node;
@@ -110,6 +130,9 @@ struct iopt_area {
 	int iommu_prot;
 	bool filled;
 	atomic_t num_accesses;
+	struct iopt_run *runs;
+	unsigned int nruns;
+	unsigned int runs_cap;
 };
 
 /**
@@ -213,8 +236,41 @@ struct pfn_batch {
 
 void pfn_batch_init(struct pfn_batch *batch, unsigned long *pfns, u32 *npfns,
 		    unsigned int capacity);
-bool pfn_batch_add(struct pfn_batch *batch, unsigned long pfn);
+unsigned long pfn_batch_add_run(struct pfn_batch *batch, unsigned long pfn,
+				unsigned long npfns);
 unsigned long pfn_batch_pfn_at(struct pfn_batch *batch, unsigned long index);
+
+/**
+ * pfn_batch_add - append one PFN
+ * @batch: the batch
+ * @pfn: the PFN, following the previously added one in index order
+ *
+ * A PFN that continues the last run extends it; otherwise it starts a new
+ * run, if there is room.
+ *
+ * Return: false if the batch is full and @pfn was not added.
+ */
+static inline bool pfn_batch_add(struct pfn_batch *batch,
+				 unsigned long pfn)
+{
+	if (batch->nruns) {
+		unsigned int last = batch->nruns - 1;
+
+		if (batch->pfns[last] + batch->npfns[last] == pfn &&
+		    batch->npfns[last] != U32_MAX) {
+			batch->npfns[last]++;
+			batch->total++;
+			return true;
+		}
+	}
+	if (batch->nruns == batch->capacity)
+		return false;
+	batch->pfns[batch->nruns] = pfn;
+	batch->npfns[batch->nruns] = 1;
+	batch->nruns++;
+	batch->total++;
+	return true;
+}
 
 static inline void pfn_batch_clear(struct pfn_batch *batch)
 {
@@ -305,6 +361,8 @@ void iopt_area_set_storage(struct iopt_area *area,
 int iopt_area_add_access(struct iopt_area *area, unsigned long first,
 			 unsigned long last, struct page **out_pages,
 			 bool write);
+int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
+		 unsigned long length, unsigned int flags);
 void iopt_area_remove_access(struct iopt_area *area, unsigned long first,
 			     unsigned long last);
 

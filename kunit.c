@@ -424,6 +424,43 @@ static void batch_run_limit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pfns[1], (unsigned long)U32_MAX);
 }
 
+/*
+ * A run added at once joins the last run where it continues it, starts a
+ * new one otherwise, and stops where the batch is full; runs still stop
+ * at U32_MAX frames.
+ */
+static void batch_add_run(struct kunit *test)
+{
+	unsigned long pfns[2];
+	u32 npfns[2];
+	struct pfn_batch batch;
+
+	pfn_batch_init(&batch, pfns, npfns, ARRAY_SIZE(pfns));
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, 100, 512), 512UL);
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, 612, 88), 88UL);
+	KUNIT_EXPECT_EQ(test, batch.nruns, 1U);
+	KUNIT_EXPECT_EQ(test, npfns[0], 600U);
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, 5, 3), 3UL);
+	KUNIT_EXPECT_EQ(test, batch.nruns, 2U);
+	KUNIT_EXPECT_EQ(test, batch.total, 603UL);
+	KUNIT_EXPECT_EQ(test, pfn_batch_pfn_at(&batch, 601), 6UL);
+	/* full: nothing of a new run goes in, a continuation does */
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, 50, 4), 0UL);
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, 8, 2), 2UL);
+	KUNIT_EXPECT_EQ(test, batch.total, 605UL);
+
+	/* the U32_MAX limit of a run: the rest does not fit in a full batch */
+	pfn_batch_clear(&batch);
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, 0, 1), 1UL);
+	npfns[0] = U32_MAX - 1;
+	batch.total = U32_MAX - 1;
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, U32_MAX - 1, 5), 5UL);
+	KUNIT_EXPECT_EQ(test, npfns[0], U32_MAX);
+	KUNIT_EXPECT_EQ(test, npfns[1], 4U);
+	KUNIT_EXPECT_EQ(test, pfns[1], (unsigned long)U32_MAX);
+	KUNIT_EXPECT_EQ(test, pfn_batch_add_run(&batch, 7, 1), 0UL);
+}
+
 static struct kunit_case iommufd_iopt_cases[] = {
 	KUNIT_CASE(span_empty_tree),
 	KUNIT_CASE(span_empty_range),
@@ -448,6 +485,7 @@ static struct kunit_case iommufd_batch_cases[] = {
 	KUNIT_CASE(batch_merges_runs),
 	KUNIT_CASE(batch_full),
 	KUNIT_CASE(batch_run_limit),
+	KUNIT_CASE(batch_add_run),
 	{}
 };
 

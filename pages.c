@@ -23,24 +23,39 @@
  *    covers.
  *
  * No array of PFNs is kept while domains hold them. Work goes through a
- * struct pfn_batch, which stores PFNs as runs of contiguous frames, so each
- * run becomes one iommu_map() call and the IOMMU core picks the largest page
- * sizes the domain supports (unless the IOAS disabled large pages, when
- * every page is mapped on its own). A batch ends only where the next PFN is
- * not contiguous, so no IOPTE ever straddles two batches, and unmapping a
- * batch's IOVA never takes more than the batch.
+ * struct pfn_batch, which stores PFNs as runs of contiguous frames. A whole
+ * batch goes to each domain in one iommu_map_sg() call, one scatterlist
+ * entry per run: the IOMMU core picks the largest page sizes the domain
+ * supports for each run, and the driver syncs its IOTLB once per batch (on
+ * VT-d in caching mode that is a flush) rather than once per run. With
+ * large pages disabled by the IOAS every page is mapped on its own. A batch
+ * ends only where the next PFN is not contiguous, so no IOPTE ever
+ * straddles two batches, and unmapping a batch's IOVA never takes more than
+ * the batch.
+ *
+ * Reading PFNs back costs a page-table walk per page. To walk less, a
+ * filling area notes the long runs it mapped (&iopt_area.runs, 16 bytes per
+ * run of at least IOPT_RUN_HINT_PAGES pages, so well under a byte per page)
+ * and reads one PFN per run. A note stays true while the area is filled:
+ * its pages stay pinned, so their PFNs can't change. Scattered 4K pages
+ * make no notes and cost no memory.
  *
  * Every pinned page is charged once, when pinned: to the user's or the
  * mm's locked_vm (enum iommufd_account_mode) against RLIMIT_MEMLOCK of the
- * task that made the mapping, and to mm->pinned_vm.
+ * task that made the mapping, and to mm->pinned_vm. Charging and
+ * uncharging go by whole pin calls and batches, as the mm's mode takes the
+ * mmap lock each time.
  *
  * Locking: the caller holds the io_pagetable rwsem; filling and unfilling
  * take the pages mutex, see io_pagetable.h for the order.
  */
 #include <linux/err.h>
+#include <linux/highmem.h>
 #include <linux/iommu.h>
+#include <linux/iommufd.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/scatterlist.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
@@ -51,7 +66,11 @@
 /* Entries of the temporary arrays used while pinning and mapping. */
 #define IOPT_TEMP_ENTRIES 1024
 #define IOPT_TEMP_ENTRY_BYTES                                                  \
-	(sizeof(unsigned long) + sizeof(u32) + sizeof(struct page *))
+	(sizeof(unsigned long) + sizeof(u32) + sizeof(struct page *) +        \
+	 sizeof(struct scatterlist))
+
+/* The longest scatterlist entry made: their lengths are 32 bits. */
+#define IOPT_SG_MAX_BYTES BIT(31)
 
 /**
  * pfn_batch_init - start an empty batch on caller-provided arrays
@@ -70,34 +89,30 @@ void pfn_batch_init(struct pfn_batch *batch, unsigned long *pfns, u32 *npfns,
 }
 
 /**
- * pfn_batch_add - append one PFN
+ * pfn_batch_add_run - append consecutive PFNs
  * @batch: the batch
- * @pfn: the PFN, following the previously added one in index order
+ * @pfn: the first of them, following the previously added PFN in index order
+ * @npfns: how many, @pfn and those after it
  *
- * A PFN that continues the last run extends it; otherwise it starts a new
- * run, if there is room.
- *
- * Return: false if the batch is full and @pfn was not added.
+ * Return: how many were added, from 0 (the batch was full) to @npfns.
  */
-bool pfn_batch_add(struct pfn_batch *batch, unsigned long pfn)
+unsigned long pfn_batch_add_run(struct pfn_batch *batch, unsigned long pfn,
+				unsigned long npfns)
 {
-	if (batch->nruns) {
-		unsigned int last = batch->nruns - 1;
+	unsigned long done = 0;
 
-		if (batch->pfns[last] + batch->npfns[last] == pfn &&
-		    batch->npfns[last] != U32_MAX) {
-			batch->npfns[last]++;
-			batch->total++;
-			return true;
-		}
+	while (done != npfns && pfn_batch_add(batch, pfn + done)) {
+		unsigned int last = batch->nruns - 1;
+		unsigned long more;
+
+		done++;
+		more = min_t(unsigned long, npfns - done,
+			     U32_MAX - batch->npfns[last]);
+		batch->npfns[last] += more;
+		batch->total += more;
+		done += more;
 	}
-	if (batch->nruns == batch->capacity)
-		return false;
-	batch->pfns[batch->nruns] = pfn;
-	batch->npfns[batch->nruns] = 1;
-	batch->nruns++;
-	batch->total++;
-	return true;
+	return done;
 }
 
 /**
@@ -127,7 +142,10 @@ struct iopt_work {
 	/* page index of the batch's first PFN */
 	unsigned long batch_index;
 	struct page **upages;
+	struct scatterlist *sgl;
 	unsigned int capacity;
+	/* a fill: note the long runs mapped in &iopt_area.runs */
+	bool note_runs;
 };
 
 static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
@@ -140,16 +158,21 @@ static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
 
 	work->area = area;
 	work->capacity = capacity;
+	work->note_runs = false;
 	pfns = kmalloc_array(capacity, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	npfns = kmalloc_array(capacity, sizeof(*npfns), GFP_KERNEL_ACCOUNT);
 	work->upages = kmalloc_array(capacity, sizeof(*work->upages),
 				     GFP_KERNEL_ACCOUNT);
-	if (!pfns || !npfns || !work->upages) {
+	work->sgl = kvmalloc_array(capacity, sizeof(*work->sgl),
+				   GFP_KERNEL_ACCOUNT);
+	if (!pfns || !npfns || !work->upages || !work->sgl) {
 		kfree(pfns);
 		kfree(npfns);
 		kfree(work->upages);
+		kvfree(work->sgl);
 		return -ENOMEM;
 	}
+	sg_init_table(work->sgl, capacity);
 	pfn_batch_init(&work->batch, pfns, npfns, capacity);
 	return 0;
 }
@@ -159,6 +182,7 @@ static void iopt_work_destroy(struct iopt_work *work)
 	kfree(work->batch.pfns);
 	kfree(work->batch.npfns);
 	kfree(work->upages);
+	kvfree(work->sgl);
 }
 
 /* IOVA of the first and last byte of page @index inside @area. */
@@ -206,6 +230,53 @@ static unsigned long iopt_read_pfn(struct iopt_area *area,
 }
 
 /*
+ * Fill the batch, from page @index (work->batch_index) on, with the PFNs
+ * @domain maps pages [@index, @last] of the area at, until it is full. A
+ * page inside a noted run costs no walk: the run's PFNs follow the first
+ * one read. Returns the index after the last page added.
+ */
+static unsigned long iopt_batch_from_domain(struct iopt_work *work,
+					    struct iommu_domain *domain,
+					    unsigned long index,
+					    unsigned long last)
+{
+	struct iopt_area *area = work->area;
+	unsigned int r = 0;
+
+	/* scattered pages, nothing noted: the plain loop, page by page */
+	if (!area->nruns) {
+		unsigned long iova = iopt_index_iova(area, index);
+
+		while (index <= last) {
+			phys_addr_t phys = iommu_iova_to_phys(domain, iova);
+
+			WARN_ON(!phys);
+			if (!pfn_batch_add(&work->batch, PHYS_PFN(phys)))
+				break;
+			iova += PAGE_SIZE - iopt_index_page_offset(area, index);
+			index++;
+		}
+		return index;
+	}
+	while (index <= last) {
+		unsigned long pfn = iopt_read_pfn(area, domain, index);
+		unsigned long n = 1;
+
+		while (r != area->nruns &&
+		       area->runs[r].first + area->runs[r].npages <= index)
+			r++;
+		if (r != area->nruns && area->runs[r].first <= index)
+			n = min(area->runs[r].first + area->runs[r].npages - 1,
+				last) - index + 1;
+		n = pfn_batch_add_run(&work->batch, pfn, n);
+		if (!n)
+			break;
+		index += n;
+	}
+	return index;
+}
+
+/*
  * Map [iova, iova + length) to phys, page by page if large pages are off.
  * Every IOPTE is cache coherent (IOMMU_CACHE): without it some page-table
  * formats (io-pgtable-arm) make non-snooping entries, and DMA then misses
@@ -249,10 +320,12 @@ static void iopt_unmap_iova_range(struct iommu_domain *domain,
 
 /*
  * Map the batch, which holds the PFNs of pages work->batch_index and
- * onwards, into every domain. On failure nothing of the batch stays mapped.
+ * onwards, into every domain, run by run. On failure nothing of the batch
+ * stays mapped.
  */
-static int iopt_map_batch(struct iopt_work *work,
-			  struct iommu_domain **domains, unsigned int ndomains)
+static int iopt_map_batch_runs(struct iopt_work *work,
+			       struct iommu_domain **domains,
+			       unsigned int ndomains)
 {
 	struct iopt_area *area = work->area;
 	unsigned long index = work->batch_index;
@@ -293,6 +366,134 @@ err_unmap:
 		else if (iova != batch_iova)
 			iopt_unmap_iova_range(domains[j], batch_iova, iova - 1);
 	}
+	return rc;
+}
+
+/*
+ * The batch as a scatterlist in work->sgl, each run in entries of at most
+ * IOPT_SG_MAX_BYTES; returns the number of entries, 0 if they don't fit.
+ */
+static unsigned int iopt_batch_to_sg(struct iopt_work *work,
+				     unsigned long *length)
+{
+	struct iopt_area *area = work->area;
+	unsigned long index = work->batch_index;
+	unsigned int nents = 0;
+	unsigned int run;
+
+	*length = 0;
+	for (run = 0; run != work->batch.nruns; run++) {
+		unsigned long iova = iopt_index_iova(area, index);
+		unsigned long last = iopt_index_last_iova(area,
+				index + work->batch.npfns[run] - 1);
+		phys_addr_t phys = PFN_PHYS(work->batch.pfns[run]) +
+				   iopt_index_page_offset(area, index);
+		unsigned long left = last - iova + 1;
+
+		while (left) {
+			unsigned long len = min(left, IOPT_SG_MAX_BYTES);
+
+			if (nents == work->capacity)
+				return 0;
+			sg_set_page(&work->sgl[nents++],
+				    pfn_to_page(PHYS_PFN(phys)), len,
+				    offset_in_page(phys));
+			phys += len;
+			left -= len;
+		}
+		*length += last - iova + 1;
+		index += work->batch.npfns[run];
+	}
+	return nents;
+}
+
+/* Note the batch's long runs in the area, as far as memory allows. */
+static void iopt_note_runs(struct iopt_work *work)
+{
+	struct iopt_area *area = work->area;
+	unsigned long index = work->batch_index;
+	unsigned int run;
+
+	for (run = 0; run != work->batch.nruns; run++) {
+		unsigned long n = work->batch.npfns[run];
+
+		if (n >= IOPT_RUN_HINT_PAGES) {
+			if (area->nruns == area->runs_cap) {
+				unsigned int cap = max(2 * area->runs_cap, 8U);
+				struct iopt_run *runs;
+
+				runs = krealloc_array(area->runs, cap,
+						      sizeof(*runs),
+						      GFP_KERNEL_ACCOUNT |
+						      __GFP_NOWARN);
+				if (!runs)
+					return;
+				area->runs = runs;
+				area->runs_cap = cap;
+			}
+			area->runs[area->nruns].first = index;
+			area->runs[area->nruns].npages = n;
+			area->nruns++;
+		}
+		index += n;
+	}
+}
+
+static void iopt_forget_runs(struct iopt_area *area)
+{
+	kfree(area->runs);
+	area->runs = NULL;
+	area->nruns = 0;
+	area->runs_cap = 0;
+}
+
+/*
+ * Map the batch, which holds the PFNs of pages work->batch_index and
+ * onwards, into every domain: one iommu_map_sg() per domain where it can,
+ * so the driver syncs once per batch. On failure nothing of the batch stays
+ * mapped.
+ */
+static int iopt_map_batch(struct iopt_work *work,
+			  struct iommu_domain **domains, unsigned int ndomains)
+{
+	struct iopt_area *area = work->area;
+	unsigned long iova = iopt_index_iova(area, work->batch_index);
+	int prot = area->iommu_prot | IOMMU_CACHE;
+	unsigned long length;
+	unsigned int nents = 0;
+	unsigned int i;
+	ssize_t mapped;
+	int rc = 0;
+
+	if (!work->batch.nruns)
+		return 0;
+	if (!area->iopt->disable_large_pages)
+		nents = iopt_batch_to_sg(work, &length);
+	if (!nents) {
+		rc = iopt_map_batch_runs(work, domains, ndomains);
+		goto out;
+	}
+	for (i = 0; i != ndomains; i++) {
+		mapped = iommu_map_sg(domains[i], iova, work->sgl, nents, prot);
+		if (mapped == length)
+			continue;
+		/* iommu_map_sg() undid its own work when it failed */
+		if (WARN_ON(mapped >= 0)) {
+			if (mapped)
+				iopt_unmap_iova_range(domains[i], iova,
+						      iova + mapped - 1);
+			rc = -EINVAL;
+		} else {
+			rc = mapped;
+		}
+		while (i--)
+			iopt_unmap_iova_range(domains[i], iova,
+					      iova + length - 1);
+		break;
+	}
+out:
+	if (!rc && work->note_runs)
+		iopt_note_runs(work);
 	return rc;
 }
 
@@ -342,34 +543,54 @@ static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 	iommufd_stat_add(IOMMUFD_STAT_PINNED_PAGES, -(long)npages);
 }
 
-/* Unpin and uncharge frames [pfn, pfn + npfns), which are contiguous. */
+/*
+ * Unpin frames [pfn, pfn + npfns), which are contiguous; the caller
+ * uncharges them, with others at once.
+ */
 static void iopt_pages_unpin_run(struct iopt_pages *pages, unsigned long pfn,
 				 unsigned long npfns)
 {
 	unpin_user_page_range_dirty_lock(pfn_to_page(pfn), npfns,
 					 pages->writable);
-	iopt_pages_uncharge(pages, npfns);
 }
 
-/* Unpin the pages [first, last] of the batch (which starts at batch_index). */
+/* Unpin and uncharge the pages [first, last] of the batch (at batch_index). */
 static void iopt_unpin_batch_range(struct iopt_work *work,
 				   struct iopt_pages *pages,
 				   unsigned long first, unsigned long last)
 {
 	unsigned long index = work->batch_index;
+	unsigned long unpinned = 0;
+	unsigned int nsingle = 0;
 	unsigned int run;
 
 	for (run = 0; run != work->batch.nruns && index <= last; run++) {
 		unsigned long run_last = index + work->batch.npfns[run] - 1;
 		unsigned long from = max(index, first);
 		unsigned long to = min(run_last, last);
+		unsigned long pfn = work->batch.pfns[run] + from - index;
 
-		if (from <= to)
-			iopt_pages_unpin_run(pages,
-					     work->batch.pfns[run] + from - index,
-					     to - from + 1);
 		index = run_last + 1;
+		if (from > to)
+			continue;
+		unpinned += to - from + 1;
+		/* single pages go to the kernel in one array per batch */
+		if (from != to || !work->upages) {
+			iopt_pages_unpin_run(pages, pfn, to - from + 1);
+			continue;
+		}
+		work->upages[nsingle++] = pfn_to_page(pfn);
+		if (nsingle == work->capacity) {
+			unpin_user_pages_dirty_lock(work->upages, nsingle,
+						    pages->writable);
+			nsingle = 0;
+		}
 	}
+	if (nsingle)
+		unpin_user_pages_dirty_lock(work->upages, nsingle,
+					    pages->writable);
+	if (unpinned)
+		iopt_pages_uncharge(pages, unpinned);
 }
 
 /*
@@ -449,10 +670,7 @@ static void iopt_unfill_range(struct iopt_work *work,
 
 		pfn_batch_clear(&work->batch);
 		work->batch_index = index;
-		while (index <= last &&
-		       pfn_batch_add(&work->batch,
-				     iopt_read_pfn(area, domains[0], index)))
-			index++;
+		index = iopt_batch_from_domain(work, domains[0], index, last);
 		chunk_last = index - 1;
 
 		for (i = 0; i != ndomains; i++)
@@ -488,6 +706,58 @@ static unsigned long iopt_pages_held_pfn(struct iopt_pages *pages,
 	return iopt_read_pfn(area, area->storage_domain, index);
 }
 
+/* Where the last held page was found, to find the next one fast. */
+struct iopt_rw_cursor {
+	struct iopt_area *filled;	/* the filled area that covers it */
+	unsigned int run;		/* the noted run of @filled at or after it */
+	unsigned long run_pfn;		/* PFN of that run's first page, or 0 */
+};
+
+/*
+ * The PFN of page @index if a filled area or an access holds it, else 0.
+ * *@n: how many pages from @index to @last are known to have the PFNs that
+ * follow it (at least 1): the rest of a noted run of a filled area, whose
+ * first PFN is the only one read.
+ */
+static unsigned long iopt_held_pfns(struct iopt_pages *pages,
+				    unsigned long index, unsigned long last,
+				    struct iopt_rw_cursor *cur, unsigned long *n)
+{
+	struct interval_tree_node *node;
+	struct iopt_area *area = cur->filled;
+	struct iopt_run *run;
+
+	lockdep_assert_held(&pages->mutex);
+	*n = 1;
+	if (!area || index < area->pages_node.start ||
+	    index > area->pages_node.last) {
+		node = interval_tree_iter_first(&pages->filled_itree, index,
+						index);
+		if (!node) {
+			cur->filled = NULL;
+			return xa_to_value(xa_load(&pages->pinned_pfns, index));
+		}
+		area = container_of(node, struct iopt_area, pages_node);
+		cur->filled = area;
+		cur->run = 0;
+		cur->run_pfn = 0;
+	}
+	while (cur->run != area->nruns &&
+	       area->runs[cur->run].first + area->runs[cur->run].npages <=
+	       index) {
+		cur->run++;
+		cur->run_pfn = 0;
+	}
+	if (cur->run == area->nruns || area->runs[cur->run].first > index)
+		return iopt_read_pfn(area, area->storage_domain, index);
+	run = &area->runs[cur->run];
+	if (!cur->run_pfn)
+		cur->run_pfn = iopt_read_pfn(area, area->storage_domain,
+					     index) - (index - run->first);
+	*n = min(run->first + run->npages - 1, last) - index + 1;
+	return cur->run_pfn + (index - run->first);
+}
+
 /*
  * Collect PFNs of pages [first, last] that are pinned already, read from the
  * storage domain of a filled area or from pinned_pfns, and map them.
@@ -498,24 +768,27 @@ static int iopt_fill_borrowed(struct iopt_work *work,
 			      unsigned long last, unsigned long *mapped_end)
 {
 	struct iopt_pages *pages = work->area->pages;
-	unsigned long index;
+	struct iopt_rw_cursor cur = {};
+	unsigned long index = first;
 	int rc;
 
 	pfn_batch_clear(&work->batch);
 	work->batch_index = first;
-	for (index = first; index <= last; index++) {
-		unsigned long pfn;
+	while (index <= last) {
+		unsigned long pfn, n, added;
 
-		pfn = iopt_pages_held_pfn(pages, index);
-		if (pfn_batch_add(&work->batch, pfn))
+		pfn = iopt_held_pfns(pages, index, last, &cur, &n);
+		added = pfn_batch_add_run(&work->batch, pfn, n);
+		index += added;
+		if (added == n)
 			continue;
+		/* the batch is full before @index: map it */
 		rc = iopt_map_batch(work, domains, ndomains);
 		if (rc)
 			return rc;
 		*mapped_end = index;
 		pfn_batch_clear(&work->batch);
 		work->batch_index = index;
-		pfn_batch_add(&work->batch, pfn);
 	}
 	rc = iopt_map_batch(work, domains, ndomains);
 	if (rc)
@@ -531,6 +804,8 @@ static void iopt_unpin_batch(struct iopt_work *work, struct iopt_pages *pages)
 	for (run = 0; run != work->batch.nruns; run++)
 		iopt_pages_unpin_run(pages, work->batch.pfns[run],
 				     work->batch.npfns[run]);
+	if (work->batch.total)
+		iopt_pages_uncharge(pages, work->batch.total);
 	pfn_batch_clear(&work->batch);
 }
 
@@ -562,11 +837,20 @@ static int iopt_fill_pinned(struct iopt_work *work,
 			unpin_user_pages(work->upages, npinned);
 			goto err_batch;
 		}
-		for (i = 0; i != npinned; i++) {
+		for (i = 0; i != npinned;) {
 			unsigned long pfn = page_to_pfn(work->upages[i]);
+			long added;
+			long n = 1;
 
-			if (pfn_batch_add(&work->batch, pfn))
+			/* a huge page comes as a run: add it at once */
+			while (i + n != npinned &&
+			       page_to_pfn(work->upages[i + n]) == pfn + n)
+				n++;
+			added = pfn_batch_add_run(&work->batch, pfn, n);
+			i += added;
+			if (added == n)
 				continue;
+			/* the batch is full before upages[i]: map it */
 			rc = iopt_map_batch(work, domains, ndomains);
 			if (rc) {
 				/* The pins not yet in the batch. */
@@ -577,7 +861,6 @@ static int iopt_fill_pinned(struct iopt_work *work,
 			*mapped_end = work->batch_index + work->batch.total;
 			pfn_batch_clear(&work->batch);
 			work->batch_index = *mapped_end;
-			pfn_batch_add(&work->batch, pfn);
 		}
 		index += npinned;
 	}
@@ -646,6 +929,7 @@ static void iopt_pages_hide_pfns(struct iopt_pages *pages,
  * @domains: all the domains of the area's io_pagetable
  * @ndomains: number of @domains, at least 1
  *
+ * Context: the io_pagetable's rwsem held; takes the pages mutex.
  * Return: 0, or a negative errno with nothing mapped, pinned or charged:
  * -EFAULT for memory that cannot be pinned, -ENOMEM past RLIMIT_MEMLOCK,
  * or an error of the IOMMU driver.
@@ -667,6 +951,7 @@ int iopt_area_fill_domains(struct iopt_area *area,
 	rc = iopt_work_init(&work, area);
 	if (rc)
 		return rc;
+	work.note_runs = true;
 
 	mutex_lock(&pages->mutex);
 	for_each_iopt_span(&span, &pages->filled_itree, first, last) {
@@ -687,6 +972,7 @@ int iopt_area_fill_domains(struct iopt_area *area,
 		if (mapped_end != first)
 			iopt_unfill_range(&work, domains, ndomains, first,
 					  mapped_end - 1);
+		iopt_forget_runs(area);
 	} else {
 		area->pages_node.start = first;
 		area->pages_node.last = last;
@@ -729,6 +1015,8 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 
 		work.area = area;
 		work.upages = NULL;
+		work.sgl = NULL;
+		work.note_runs = false;
 		work.capacity = 1;
 		pfn_batch_init(&work.batch, &pfn, &npfn, 1);
 		mutex_lock(&pages->mutex);
@@ -746,7 +1034,47 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 out_unlock:
 	area->filled = false;
 	area->storage_domain = NULL;
+	iopt_forget_runs(area);
 	mutex_unlock(&pages->mutex);
+}
+
+/* Hand the noted runs past the end of @area to @tail, as memory allows. */
+static void iopt_split_runs(struct iopt_area *area, struct iopt_area *tail)
+{
+	unsigned long end = iopt_area_last_index(area);
+	unsigned int keep = 0;
+	unsigned int ntail;
+	bool straddle;
+
+	while (keep != area->nruns && area->runs[keep].first <= end)
+		keep++;
+	straddle = keep &&
+		   area->runs[keep - 1].first + area->runs[keep - 1].npages - 1 >
+		   end;
+	ntail = area->nruns - keep + straddle;
+	if (ntail) {
+		tail->runs = kmalloc_array(ntail, sizeof(*tail->runs),
+					   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (tail->runs) {
+			struct iopt_run *r = tail->runs;
+
+			if (straddle) {
+				struct iopt_run *cut = &area->runs[keep - 1];
+
+				r->first = end + 1;
+				r->npages = cut->first + cut->npages - r->first;
+				r++;
+			}
+			memcpy(r, area->runs + keep,
+			       (area->nruns - keep) * sizeof(*r));
+			tail->nruns = ntail;
+			tail->runs_cap = ntail;
+		}
+	}
+	if (straddle)
+		area->runs[keep - 1].npages = end - area->runs[keep - 1].first +
+					      1;
+	area->nruns = keep;
 }
 
 /**
@@ -776,6 +1104,7 @@ void iopt_area_split_filled(struct iopt_area *area, struct iopt_area *tail)
 	interval_tree_insert(&tail->pages_node, &pages->filled_itree);
 	tail->storage_domain = area->storage_domain;
 	tail->filled = true;
+	iopt_split_runs(area, tail);
 	mutex_unlock(&pages->mutex);
 }
 
@@ -804,10 +1133,7 @@ int iopt_area_copy_domain(struct iopt_area *area, struct iommu_domain *src,
 	while (index <= last) {
 		pfn_batch_clear(&work.batch);
 		work.batch_index = index;
-		while (index <= last &&
-		       pfn_batch_add(&work.batch,
-				     iopt_read_pfn(area, src, index)))
-			index++;
+		index = iopt_batch_from_domain(&work, src, index, last);
 		rc = iopt_map_batch(&work, &dst, 1);
 		if (rc) {
 			unsigned long done = iopt_index_iova(area,
@@ -870,6 +1196,7 @@ static struct iopt_pages_access *iopt_find_access(struct iopt_pages *pages,
 static void iopt_access_release(struct iopt_pages *pages, unsigned long first,
 				unsigned long last)
 {
+	unsigned long unpinned = 0;
 	struct iopt_span aspan;
 	struct iopt_span fspan;
 	unsigned long index;
@@ -883,13 +1210,17 @@ static void iopt_access_release(struct iopt_pages *pages, unsigned long first,
 				void *old = xa_erase(&pages->pinned_pfns,
 						     index);
 
-				if (!fspan.used && old)
+				if (!fspan.used && old) {
 					iopt_pages_unpin_run(pages,
 							     xa_to_value(old),
 							     1);
+					unpinned++;
+				}
 			}
 		}
 	}
+	if (unpinned)
+		iopt_pages_uncharge(pages, unpinned);
 }
 
 /* Pin pages [first, last], which nothing holds, keeping their PFNs. */
@@ -1071,6 +1402,115 @@ void iopt_area_remove_access(struct iopt_area *area, unsigned long first,
 	mutex_unlock(&area->pages->mutex);
 	if (!WARN_ON(!range))
 		atomic_dec(&area->num_accesses);
+}
+
+/* One page that nothing holds: through the user's mapping, or pinned. */
+static int iopt_area_rw_unheld(struct iopt_area *area, unsigned long index,
+			       unsigned long offset, void *data,
+			       unsigned long length, unsigned int flags)
+{
+	struct iopt_pages *pages = area->pages;
+	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
+	struct page *page;
+	void *kaddr;
+	int rc;
+
+	if (!(flags & IOMMUFD_ACCESS_RW_PIN) && current->mm == pages->source_mm) {
+		void __user *uptr = (void __user *)(pages->uptr +
+						    (index << PAGE_SHIFT) +
+						    offset);
+
+		if (write)
+			rc = copy_to_user(uptr, data, length);
+		else
+			rc = copy_from_user(data, uptr, length);
+		return rc ? -EFAULT : 0;
+	}
+	rc = iopt_area_add_access(area, index, index, &page, write);
+	if (rc)
+		return rc;
+	kaddr = kmap_local_page(page);
+	if (write) {
+		memcpy(kaddr + offset, data, length);
+		set_page_dirty_lock(page);
+	} else {
+		memcpy(data, kaddr + offset, length);
+	}
+	kunmap_local(kaddr);
+	iopt_area_remove_access(area, index, index);
+	return 0;
+}
+
+/**
+ * iopt_area_rw - copy between a kernel buffer and an area's memory
+ * @area: the area, its io_pagetable rwsem held
+ * @start: the first byte, as an offset from the start of the first page of
+ *         the area's pages object
+ * @data: the kernel buffer
+ * @length: bytes, not 0, all inside the area
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to copy @data to the memory;
+ *         IOMMUFD_ACCESS_RW_PIN to pin what nothing holds, never copying
+ *         through the caller's mm
+ *
+ * Pages a filled area or an access holds are copied through their PFN,
+ * with no pin, no allocation and one pages mutex hold for all of them.
+ * Their dirtying is left to their unpin, which dirties every page of a
+ * writable pages object. Other pages are copied with copy_to_user() or
+ * copy_from_user() when the caller runs in the memory's mm, else pinned
+ * for the copy and unpinned right after.
+ *
+ * Context: the area's io_pagetable rwsem held; takes the pages mutex,
+ * and may fault on user memory without it.
+ * Return: 0; -EPERM to write where the area or its memory is read-only, or
+ * to read where the area is write-only; -EFAULT or -ENOMEM.
+ */
+int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
+		 unsigned long length, unsigned int flags)
+{
+	struct iopt_pages *pages = area->pages;
+	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
+	struct iopt_rw_cursor cur = {};
+	int rc = 0;
+
+	lockdep_assert_held(&area->iopt->rwsem);
+	if (!(area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ)))
+		return -EPERM;
+	if (write && !pages->writable)
+		return -EPERM;
+	mutex_lock(&pages->mutex);
+	while (length) {
+		unsigned long index = start >> PAGE_SHIFT;
+		unsigned long offset = offset_in_page(start);
+		unsigned long chunk = min(PAGE_SIZE - offset, length);
+		unsigned long pfn;
+		unsigned long n;
+
+		pfn = iopt_held_pfns(pages, index, index, &cur, &n);
+
+		if (pfn) {
+			void *kaddr = kmap_local_pfn(pfn);
+
+			if (write)
+				memcpy(kaddr + offset, data, chunk);
+			else
+				memcpy(data, kaddr + offset, chunk);
+			kunmap_local(kaddr);
+		} else {
+			mutex_unlock(&pages->mutex);
+			rc = iopt_area_rw_unheld(area, index, offset, data,
+						 chunk, flags);
+			mutex_lock(&pages->mutex);
+			/* what is filled may have changed meanwhile */
+			cur.filled = NULL;
+			if (rc)
+				break;
+		}
+		start += chunk;
+		data += chunk;
+		length -= chunk;
+	}
+	mutex_unlock(&pages->mutex);
+	return rc;
 }
 
 /**

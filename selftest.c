@@ -1086,9 +1086,15 @@ static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
 		rc = -EFAULT;
 		goto out_free;
 	}
-	/* Both paths are the same here: pin only what isn't held already. */
+	/*
+	 * The slow path pins what nothing holds; the other copies it through
+	 * this process's mapping. Held pages go through their PFNs in both.
+	 */
 	rc = iommufd_access_rw(staccess->access, cmd->access_rw.iova, buf,
-			       length, write ? IOMMUFD_ACCESS_RW_WRITE : 0);
+			       length,
+			       (write ? IOMMUFD_ACCESS_RW_WRITE : 0) |
+			       (cmd->access_rw.flags & MOCK_ACCESS_RW_SLOW_PATH ?
+				IOMMUFD_ACCESS_RW_PIN : 0));
 	if (!rc && !write && copy_to_user(uptr, buf, length))
 		rc = -EFAULT;
 out_free:

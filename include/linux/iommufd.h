@@ -49,6 +49,8 @@ struct iommufd_access_ops {
 enum {
 	IOMMUFD_ACCESS_RW_READ = 0,
 	IOMMUFD_ACCESS_RW_WRITE = 1 << 0,
+	/* iommufd_access_rw(): pin, never copy through current->mm */
+	IOMMUFD_ACCESS_RW_PIN = 1 << 2,
 };
 
 #if IS_ENABLED(CONFIG_IOMMUFD)

@@ -833,6 +833,57 @@ TEST_F(access, rw_errnos)
 }
 
 /*
+ * What nothing pins is copied through this process's mapping (or, on the
+ * slow path, pinned for the copy); what a domain pins is copied through
+ * its PFNs. So with page 1 made PROT_NONE after the MAP, a copy there fails
+ * with EFAULT when no domain holds it, on both paths, and changes nothing;
+ * with a domain it reads and writes the pinned page as before.
+ */
+TEST_F(access, rw_user_mapping_gone)
+{
+	unsigned char *data, *saved;
+	struct ioas_state st;
+	unsigned int p;
+
+	data = alloc_buffer(2 * PS, 9);
+	ASSERT_NE(NULL, data);
+	saved = malloc(PS);
+	ASSERT_NE(NULL, saved);
+	MAP_PAGES(0, 4);
+	CREATE_ACCESS(0);
+	memcpy(saved, VA(1), PS);
+	SNAPSHOT(&st);
+	ASSERT_EQ(0, mprotect(VA(1), PS, PROT_NONE));
+
+	for (p = 0; p < ARRAY_SIZE(rw_paths); p++) {
+		__u32 f = rw_paths[p];
+
+		if (!self->nr_hwpts) {
+			EXPECT_EQ(EFAULT, RW(IOVA(1) + 8, 16, data, f));
+			EXPECT_EQ(EFAULT, RW(IOVA(1), PS, data,
+					     f | MOCK_ACCESS_RW_WRITE));
+		} else {
+			ASSERT_EQ(0, RW(IOVA(1) + 8, 16, data, f));
+			EXPECT_EQ(0, memcmp(data, saved + 8, 16));
+			ASSERT_EQ(0, RW(IOVA(1), PS, saved,
+					f | MOCK_ACCESS_RW_WRITE));
+		}
+		/* the pages beside it are readable on either path */
+		ASSERT_EQ(0, RW(IOVA(2), 2 * PS, data, f));
+		EXPECT_EQ(0, memcmp(data, VA(2), 2 * PS));
+		UNCHANGED(&st);
+		REFS(0, 1, DOM_REFS);
+		REFS(2, 2, DOM_REFS);
+	}
+	ASSERT_EQ(0, mprotect(VA(1), PS, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(0, memcmp(VA(1), saved, PS));
+
+	free(saved);
+	munmap(data, 2 * PS);
+	END_ACCESS();
+}
+
+/*
  * A software access may do only what the area allows, whatever the memory
  * behind it allows: pages 16-19 are a read-only COPY of the writable
  * mapping of pages 0-3, so they can't be written or pinned for writing,

@@ -1151,6 +1151,75 @@ TEST_F(hugetlb, huge_page_unsuitable_iova)
 	EXPECT_EQ(ENOENT, _md_iopte(self->fd, hwpt, self->iova + SZ_1M, NULL));
 }
 
+/*
+ * A 2 MiB page is one physically contiguous run: the fill notes it, and
+ * reading its PFNs back (a second domain, an access copying through the
+ * PFNs, the unmap) uses the note. Everything must read the same pages as
+ * the first domain maps, whether the note covers the whole area, or only
+ * part of a COPY of it into another IOAS, and nothing stays pinned.
+ */
+TEST_F(hugetlb, contiguous_run_read_back)
+{
+	unsigned char *data, *pattern;
+	struct iommufd_stats s0, st;
+	__u32 hwpt, hwpt2, hwpt3, ioas2;
+	__u64 dst = self->iova;
+	int access;
+
+	if (self->skip)
+		SKIP(return, "%s", self->skip);
+	data = malloc(SZ_2M);
+	pattern = malloc(SZ_2M);
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, pattern);
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL, &hwpt, NULL));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->huge, SZ_2M,
+				self->iova));
+	/* a second domain is filled from the first */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL, &hwpt2, NULL));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt2, self->iova, self->huge,
+				   SZ_2M));
+	CHECK_HUGE_IOPTE(hwpt2, self->iova + SZ_1M, self->huge + SZ_1M,
+			 MOCK_IOPTE_HUGE_SIZE);
+
+	/* an access reads and writes through the PFNs, across pages */
+	ASSERT_EQ(0, _create_access(self->fd, self->ioas, 0, &access));
+	ASSERT_EQ(0, _access_rw(self->fd, access, self->iova + 5,
+				SZ_2M - 9, data, 0));
+	EXPECT_EQ(0, memcmp(data, self->huge + 5, SZ_2M - 9));
+	fill_pattern(pattern, SZ_2M, 77);
+	ASSERT_EQ(0, _access_rw(self->fd, access, self->iova + 3 * PS - 1,
+				5 * PS + 2, pattern,
+				MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(0, memcmp(self->huge + 3 * PS - 1, pattern, 5 * PS + 2));
+
+	/* part of it in another IOAS with its own domain: borrowed PFNs */
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, _mock_domain(self->fd, ioas2, NULL, &hwpt3, NULL));
+	ASSERT_EQ(0, _ioas_copy(self->fd, MAP_FIXED_RW, ioas2, &dst,
+				self->ioas, self->iova + SZ_1M - 64 * PS,
+				128 * PS));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt3, self->iova,
+				   self->huge + SZ_1M - 64 * PS, 128 * PS));
+	ASSERT_EQ(0, _get_stats(self->fd, &st));
+	EXPECT_EQ(s0.pinned_pages + SZ_2M / PS, st.pinned_pages);
+
+	/* the source goes first: the copy keeps its 128 pages pinned */
+	close(access);
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, self->iova, SZ_2M,
+				 NULL));
+	ASSERT_EQ(0, _get_stats(self->fd, &st));
+	EXPECT_EQ(s0.pinned_pages + 128, st.pinned_pages);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt3, self->iova,
+				   self->huge + SZ_1M - 64 * PS, 128 * PS));
+	ASSERT_EQ(0, _ioas_unmap(self->fd, ioas2, self->iova, 128 * PS, NULL));
+	ASSERT_EQ(0, _get_stats(self->fd, &st));
+	ASSERT_STATS_EQUAL(&s0, &st);
+	free(pattern);
+	free(data);
+}
+
 /* ====================================================================== */
 /* automatic IOVA allocation */
 
