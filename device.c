@@ -275,16 +275,17 @@ static int iommufd_device_reserve(struct iommufd_device *idev,
  * domain a device first joins: the attach cuts its page table down to the
  * unit's address width, freeing top levels a walk may be in (mappings then
  * vanish). Both found by e2e:edu-stress, unmaps racing replaces. So the
- * move holds the io_pagetable rwsems of both HWPTs for writing: no map or
- * unmap runs on either domain meanwhile. This is the one place where two
- * io_pagetables are locked together; in address order.
+ * move holds both locks of the io_pagetables of both HWPTs for writing:
+ * the domains lock keeps out the fills of MAP and COPY, the IOVA lock
+ * unmaps. This is the one place where two io_pagetables are locked
+ * together; in address order, both domains locks before both IOVA locks.
  */
 static int iommufd_group_move(struct iommufd_group *igroup,
 			      struct iommufd_hw_pagetable *from,
 			      struct iommufd_hw_pagetable *to)
 {
-	struct rw_semaphore *a = from ? &from->ioas->iopt.rwsem : NULL;
-	struct rw_semaphore *b = to ? &to->ioas->iopt.rwsem : NULL;
+	struct io_pagetable *a = from ? &from->ioas->iopt : NULL;
+	struct io_pagetable *b = to ? &to->ioas->iopt : NULL;
 	int rc;
 
 	lockdep_assert_held(&igroup->lock);
@@ -293,15 +294,23 @@ static int iommufd_group_move(struct iommufd_group *igroup,
 	if (!a || (b && b < a))
 		swap(a, b);
 	if (a)
-		down_write(a);
+		down_write(&a->domains_rwsem);
 	if (b)
-		down_write_nested(b, SINGLE_DEPTH_NESTING);
+		down_write_nested(&b->domains_rwsem, SINGLE_DEPTH_NESTING);
+	if (a)
+		down_write(&a->rwsem);
+	if (b)
+		down_write_nested(&b->rwsem, SINGLE_DEPTH_NESTING);
 	rc = iommu_group_replace_domain(igroup->group,
 					to ? to->domain : NULL);
-	if (b)
-		up_write(b);
-	if (a)
-		up_write(a);
+	if (b) {
+		up_write(&b->rwsem);
+		up_write(&b->domains_rwsem);
+	}
+	if (a) {
+		up_write(&a->rwsem);
+		up_write(&a->domains_rwsem);
+	}
 	return rc;
 }
 

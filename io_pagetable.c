@@ -136,6 +136,7 @@ bool iopt_fit_in_hole(unsigned long hole_start, unsigned long hole_last,
  */
 void iopt_init_table(struct io_pagetable *iopt)
 {
+	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->rwsem);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
@@ -486,6 +487,7 @@ static int iopt_map_pieces(struct io_pagetable *iopt, unsigned long *iova,
 	struct iopt_piece *piece;
 	unsigned int nareas = 0;
 	unsigned long cur;
+	unsigned int i;
 	int rc;
 
 	list_for_each_entry(piece, pieces, next)
@@ -495,6 +497,11 @@ static int iopt_map_pieces(struct io_pagetable *iopt, unsigned long *iova,
 		return -ENOMEM;
 	nareas = 0;
 
+	/*
+	 * The domains can't change until the new areas are filled; the IOVA
+	 * lock is held only to insert them, pending, and to publish them.
+	 */
+	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->rwsem);
 	if (flags & IOMMU_IOAS_MAP_FIXED_IOVA)
 		rc = iopt_check_fixed(iopt, *iova, length);
@@ -524,19 +531,24 @@ static int iopt_map_pieces(struct io_pagetable *iopt, unsigned long *iova,
 		area->iommu_prot = iommu_prot;
 		area->node.start = cur;
 		area->node.last = cur + piece->length - 1;
+		area->pending = true;
 		interval_tree_insert(&area->node, &iopt->area_itree);
 		iommufd_stat_add(IOMMUFD_STAT_AREAS, 1);
 		areas[nareas++] = area;
-
-		if (iopt->ndomains) {
-			rc = iopt_area_fill_domains(area, iopt->domains,
-						    iopt->ndomains);
-			if (rc)
-				goto out_unwind;
-		}
 		cur += piece->length;
 	}
-	rc = 0;
+	up_write(&iopt->rwsem);
+
+	/* Pin and map with only the domains locked: the long part. */
+	for (i = 0; !rc && iopt->ndomains && i != nareas; i++)
+		rc = iopt_area_fill_domains(areas[i], iopt->domains,
+					    iopt->ndomains);
+
+	down_write(&iopt->rwsem);
+	if (rc)
+		goto out_unwind;
+	for (i = 0; i != nareas; i++)
+		areas[i]->pending = false;
 	goto out_unlock;
 
 out_unwind:
@@ -544,6 +556,7 @@ out_unwind:
 		iopt_remove_area(iopt, areas[--nareas]);
 out_unlock:
 	up_write(&iopt->rwsem);
+	up_read(&iopt->domains_rwsem);
 	kfree(areas);
 	return rc;
 }
@@ -614,7 +627,8 @@ int iopt_walk_area_pieces(struct io_pagetable *iopt, unsigned long iova,
 		unsigned long piece_last = min(node->last, last);
 		unsigned long off = area->pages_off + (expect - node->start);
 
-		if (node->start > expect)
+		/* a pending area is not mapped yet */
+		if (node->start > expect || area->pending)
 			return -ENOENT;
 		rc = fn(area, off >> PAGE_SHIFT,
 			(area->pages_off + (piece_last - node->start)) >>
@@ -646,7 +660,7 @@ static int iopt_collect_pieces(struct io_pagetable *iopt, unsigned long start,
 		struct iopt_piece *piece;
 		unsigned long piece_last = min(node->last, last);
 
-		if (node->start > expect)
+		if (node->start > expect || area->pending)
 			break;
 		if (writable && !area->pages->writable) {
 			up_read(&iopt->rwsem);
@@ -733,6 +747,11 @@ again:
 		if (node->start < start || node->last > last) {
 			up_write(&iopt->rwsem);
 			return -ENOENT;
+		}
+		/* a MAP or COPY is still filling it */
+		if (area->pending) {
+			up_write(&iopt->rwsem);
+			return -EBUSY;
 		}
 		if (atomic_read(&area->num_accesses)) {
 			if (!busy)
@@ -832,8 +851,11 @@ static int iopt_cut_at(struct io_pagetable *iopt, unsigned long iova)
 	if (!node || node->start == iova)
 		return 0;
 	area = container_of(node, struct iopt_area, node);
-	/* Accesses pinned through the area; they would not know of a split. */
-	if (atomic_read(&area->num_accesses))
+	/*
+	 * Accesses pinned through the area, they would not know of a split;
+	 * or a MAP is still filling it.
+	 */
+	if (atomic_read(&area->num_accesses) || area->pending)
 		return -EBUSY;
 	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
 	if (!tail)
@@ -945,6 +967,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	struct iommu_domain **domains;
 	int rc;
 
+	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->rwsem);
 	if (!iopt_areas_aligned(iopt, align)) {
 		rc = -EADDRINUSE;
@@ -992,12 +1015,14 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	iopt->domains[iopt->ndomains++] = domain;
 	iopt->iova_alignment = align;
 	up_write(&iopt->rwsem);
+	up_write(&iopt->domains_rwsem);
 	return 0;
 
 out_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
 	up_write(&iopt->rwsem);
+	up_write(&iopt->domains_rwsem);
 	return rc;
 }
 
@@ -1015,6 +1040,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	struct interval_tree_node *node;
 	unsigned int i;
 
+	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->rwsem);
 	for (i = 0; i != iopt->ndomains; i++)
 		if (iopt->domains[i] == domain)
@@ -1043,6 +1069,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	iopt_recalc_alignment(iopt);
 out_unlock:
 	up_write(&iopt->rwsem);
+	up_write(&iopt->domains_rwsem);
 }
 
 /**
@@ -1059,6 +1086,7 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
 	int rc = 0;
 
+	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->rwsem);
 	if (iopt->disable_large_pages == !enable)
 		goto out_unlock;
@@ -1074,5 +1102,6 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 	iopt_recalc_alignment(iopt);
 out_unlock:
 	up_write(&iopt->rwsem);
+	up_write(&iopt->domains_rwsem);
 	return rc;
 }

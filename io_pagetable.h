@@ -14,19 +14,33 @@
  *            |     |
  *            v     v
  *          iommufd_ioas.mutex       the IOAS's HWPT and access lists; a
- *            -> io_pagetable.rwsem  HWPT's domain joining the IOAS
- *              -> iopt_pages.mutex
- *                -> mm->mmap_lock   pinning, locked_vm accounting
+ *            -> io_pagetable.domains_rwsem  HWPT's domain joining the IOAS
+ *              -> io_pagetable.rwsem  the IOVA lock
+ *                -> iopt_pages.mutex
+ *                  -> mm->mmap_lock pinning, locked_vm accounting
+ *
+ * io_pagetable has two locks. domains_rwsem guards the list of domains
+ * and what the fills depend on (alignment, large pages): a MAP or COPY
+ * holds it for reading while it pins and maps its new areas, anything that
+ * changes the domains holds it for writing. rwsem, the IOVA lock, guards
+ * the trees; the list of domains changes only with both held for writing,
+ * so either one keeps it stable. A MAP holds the IOVA lock only to insert
+ * its areas, marked pending, and to publish them once filled: a multi-GiB
+ * fill does not stall IOVA_RANGES, other maps, unmaps or access pins. A
+ * pending area holds its IOVA; lookups see no mapping there (-ENOENT) and
+ * UNMAP of it fails with -EBUSY. An access copying unpinned pages through
+ * the user's mapping holds the IOVA lock for reading, not the pages
+ * mutex, while it may fault (mmap_lock).
  *
  * ioas_lock and the group lock are never held together; either may be
  * held when the IOAS mutex is taken. A group moving between domains holds
- * the io_pagetable rwsems of the HWPT it leaves and of the one it goes to
- * for writing, under the group lock (and the IOAS mutex of the HWPT it goes
+ * both locks of the io_pagetables of the HWPT it leaves and of the one it
+ * goes to for writing, under the group lock (and the IOAS mutex of the HWPT it goes
  * to): 6.1's VT-d can't take a map or unmap on a domain a device leaves or
  * first joins (device.c, iommufd_group_move()). iommu_group's mutex (inside
  * iommu_group_replace_domain()) nests under iommufd_group.lock; the IOMMU
- * driver's own locks are taken by iommu_map()/iommu_unmap() under
- * io_pagetable.rwsem and iopt_pages.mutex, never under mmap_lock. The
+ * driver's own locks are taken by iommu_map()/iommu_unmap() under an
+ * io_pagetable lock and iopt_pages.mutex, never under mmap_lock. The
  * context's object xarray lock is a spinlock taken on its own, never
  * around any of these. Two io_pagetables are locked at the same time only
  * by that move, in address order, and nothing is taken inside them but
@@ -35,9 +49,10 @@
  * and an access or a group moves between IOASes taking one IOAS mutex at a
  * time, so one order covers every IOAS.
  *
- * The rwsem protects everything in the io_pagetable: its interval trees,
- * its domain list, the alignment and every area's fields. Writers change
- * mappings or domains; readers only look. The pages mutex protects the pages
+ * Between them the two locks protect everything in the io_pagetable: its
+ * interval trees, its domain list, the alignment and every area's fields
+ * (a pending area's belong to its MAP until it is published). Writers
+ * change mappings or domains; readers only look. The pages mutex protects the pages
  * object's own state: which areas are filled (pinned and mapped) and the
  * pin accounting; several io_pagetables can share one pages object after a
  * COPY.
@@ -60,6 +75,7 @@ struct user_struct;
 
 /**
  * struct io_pagetable - the IOVA map of an IOAS
+ * @domains_rwsem: see the lock order above
  * @rwsem: see the lock order above
  * @area_itree: struct iopt_area by IOVA; areas never overlap
  * @allowed_itree: struct iopt_allowed, the ranges userspace asked to keep
@@ -74,6 +90,7 @@ struct user_struct;
  * @disable_large_pages: map every page with its own IOPTE
  */
 struct io_pagetable {
+	struct rw_semaphore domains_rwsem;
 	struct rw_semaphore rwsem;
 	struct rb_root_cached area_itree;
 	struct rb_root_cached allowed_itree;
@@ -112,6 +129,8 @@ struct iopt_run {
  * @filled: the area is pinned and mapped into every domain of @iopt
  * @num_accesses: page ranges software accesses pinned through this area;
  *                while not 0 the area can't be unmapped
+ * @pending: inserted by a MAP or COPY that is still filling it without
+ *           the IOVA lock; see the lock order above
  * @runs: while filled, runs of at least IOPT_RUN_HINT_PAGES pages that
  *        were mapped as one physically contiguous run, sorted by index;
  *        reading PFNs back then takes one page-table walk per run, not
@@ -130,6 +149,7 @@ struct iopt_area {
 	int iommu_prot;
 	bool filled;
 	atomic_t num_accesses;
+	bool pending;
 	struct iopt_run *runs;
 	unsigned int nruns;
 	unsigned int runs_cap;

@@ -46,8 +46,10 @@
  * uncharging go by whole pin calls and batches, as the mm's mode takes the
  * mmap lock each time.
  *
- * Locking: the caller holds the io_pagetable rwsem; filling and unfilling
- * take the pages mutex, see io_pagetable.h for the order.
+ * Locking: filling holds the io_pagetable's domains lock (a MAP fills its
+ * pending areas without the IOVA lock), everything else the IOVA lock;
+ * filling and unfilling take the pages mutex, see io_pagetable.h for the
+ * order.
  */
 #include <linux/err.h>
 #include <linux/highmem.h>
@@ -929,7 +931,7 @@ static void iopt_pages_hide_pfns(struct iopt_pages *pages,
  * @domains: all the domains of the area's io_pagetable
  * @ndomains: number of @domains, at least 1
  *
- * Context: the io_pagetable's rwsem held; takes the pages mutex.
+ * Context: the io_pagetable's domains_rwsem held; takes the pages mutex.
  * Return: 0, or a negative errno with nothing mapped, pinned or charged:
  * -EFAULT for memory that cannot be pinned, -ENOMEM past RLIMIT_MEMLOCK,
  * or an error of the IOMMU driver.
@@ -946,6 +948,7 @@ int iopt_area_fill_domains(struct iopt_area *area,
 	struct iopt_span span;
 	int rc;
 
+	lockdep_assert_held(&area->iopt->domains_rwsem);
 	if (WARN_ON(area->filled))
 		return -EINVAL;
 	rc = iopt_work_init(&work, area);

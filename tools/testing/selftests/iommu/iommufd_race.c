@@ -1153,4 +1153,96 @@ TEST_F_TIMEOUT(race, unbind_not_behind_fuse_fault, RACE_TIMEOUT)
 	CLOSE_ALL();
 }
 
+static int op_map(struct race_op *op)
+{
+	return _map_fixed(op->fd, op->id, op->va, op->length, op->iova);
+}
+
+/*
+ * IOMMU_IOAS_MAP of a FUSE file whose READs its server holds back, into an
+ * IOAS with a domain: the MAP sleeps while it pins, without the IOVA lock.
+ * Meanwhile IOVA_RANGES, another MAP and its UNMAP, and software accesses
+ * go on; the pending mapping holds its IOVA (EEXIST), is not mapped yet for
+ * an access (ENOENT), and can't be unmapped (EBUSY), nothing changed by the
+ * refusals. Once the server answers, the MAP completes and unmaps as usual.
+ */
+TEST_F_TIMEOUT(race, map_in_fault_blocks_nothing, RACE_TIMEOUT)
+{
+	const __u64 far = self->base + 64 * page_size;
+	struct stuck_op stuck = {
+		.op = {
+			.fn = op_map,
+			.fd = self->fd,
+			.id = self->ioas,
+			.iova = self->base,
+			.length = FUSE_STALL_SIZE,
+		},
+	};
+	struct iommufd_stats before, during, now;
+	struct iommu_iova_range ranges[4];
+	__u32 stdev, hwpt, num = 4, id;
+	struct fuse_stall *fs;
+	unsigned char *mem;
+	__u64 unmapped;
+	int access;
+
+	fs = fuse_stall_start();
+	if (!fs)
+		SKIP(return, "no FUSE: %s", strerror(errno));
+	mem = mmap(NULL, FUSE_STALL_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		   fs->file, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
+	ASSERT_EQ(0, _create_access(self->fd, self->ioas, 0, &access));
+	STATS(&before);
+	stuck.op.va = mem;
+	ASSERT_EQ(0, pthread_create(&stuck.thread, NULL, stuck_thread,
+				    &stuck.op));
+	ASSERT_EQ(0, fuse_stall_wait(fs));
+	STATS(&during);
+
+	/* the IOAS is not locked behind the sleeping MAP */
+	EXPECT_EQ(0, _iova_ranges(self->fd, self->ioas, ranges, &num, NULL));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf,
+				self->buf_size, far));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, far, self->buf,
+				   self->buf_size));
+	EXPECT_EQ(0, _access_rw(self->fd, access, far + 1, 8, ranges, 0));
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, far, self->buf_size,
+				 &unmapped));
+	EXPECT_EQ(self->buf_size, unmapped);
+
+	/* the pending mapping: its IOVA is taken, nothing is mapped there */
+	EXPECT_EQ(EEXIST, _map_fixed(self->fd, self->ioas, self->buf,
+				     page_size, self->base + page_size));
+	EXPECT_EQ(ENOENT, _access_rw(self->fd, access, self->base, 8, ranges,
+				     0));
+	EXPECT_EQ(ENOENT, _access_pages(self->fd, access, 0, self->base,
+					page_size, mem, &id));
+	EXPECT_EQ(EBUSY, _ioas_unmap(self->fd, self->ioas, self->base,
+				     FUSE_STALL_SIZE, NULL));
+	EXPECT_EQ(EBUSY, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
+	ASSERT_EQ(0, _get_stats(self->fd, &now));
+	EXPECT_OBJECT_STATS(&during, &now);
+	EXPECT_TRUE(fuse_stall_waiting(fs));
+
+	fuse_stall_release(fs);
+	ASSERT_EQ(0, pthread_join(stuck.thread, NULL));
+	EXPECT_FALSE(fs->timed_out);
+	ASSERT_EQ(0, stuck.op.rc);
+	EXPECT_EQ(FUSE_STALL_BYTE, mem[0]);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, mem,
+				   FUSE_STALL_SIZE));
+	ASSERT_EQ(0, _access_rw(self->fd, access, self->base, 8, ranges, 0));
+	EXPECT_EQ(FUSE_STALL_BYTE, ((unsigned char *)ranges)[7]);
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, self->base,
+				 FUSE_STALL_SIZE, &unmapped));
+	EXPECT_EQ(FUSE_STALL_SIZE, unmapped);
+	close(access);
+	race_end(_metadata, self->fd, &before, &stdev, 1);
+	munmap(mem, FUSE_STALL_SIZE);
+	fuse_stall_stop(fs);
+	CLOSE_ALL();
+}
+
 TEST_HARNESS_MAIN
