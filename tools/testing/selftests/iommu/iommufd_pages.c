@@ -13,6 +13,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <linux/vfio.h>
 
 #include "iommufd_utils.h"
 
@@ -1218,6 +1219,89 @@ TEST_F(hugetlb, contiguous_run_read_back)
 	ASSERT_STATS_EQUAL(&s0, &st);
 	free(pattern);
 	free(data);
+}
+
+/*
+ * VFIO type1 v1 through /dev/iommu cuts areas (large pages are off then):
+ * cutting pages out of the middle of a 2 MiB page splits the area and its
+ * noted run. Each part must still map its own pages, be read back right
+ * into a domain added afterwards, and unpin exactly its own pages.
+ */
+TEST_F(hugetlb, v1_cut_contiguous_run)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.ioas_id = self->ioas,
+		.op = IOMMU_VFIO_IOAS_SET,
+	};
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)self->huge,
+		.iova = self->iova,
+		.size = SZ_2M,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	const __u64 pages = SZ_2M / PS;
+	struct iommufd_stats s0, st;
+	__u32 hwpt[2];
+	unsigned int h;
+
+	if (self->skip)
+		SKIP(return, "%s", self->skip);
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL, &hwpt[0], NULL));
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_VFIO_IOAS, &vioas));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &map));
+
+	/* page 100 out: [0, 99] and [101, last] are left */
+	unmap.iova = self->iova + 100 * PS;
+	unmap.size = PS;
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(PS, unmap.size);
+	/* a second domain is filled from the parts */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL, &hwpt[1], NULL));
+	/* pages 300-309 out of the tail: it splits again */
+	unmap.iova = self->iova + 300 * PS;
+	unmap.size = 10 * PS;
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(10 * PS, unmap.size);
+
+	for (h = 0; h < 2; h++) {
+		EXPECT_EQ(0, _md_check_map(self->fd, hwpt[h], self->iova,
+					   self->huge, 100 * PS));
+		EXPECT_EQ(0, _md_check_map(self->fd, hwpt[h],
+					   self->iova + 101 * PS,
+					   self->huge + 101 * PS, 199 * PS));
+		EXPECT_EQ(0, _md_check_map(self->fd, hwpt[h],
+					   self->iova + 310 * PS,
+					   self->huge + 310 * PS,
+					   SZ_2M - 310 * PS));
+		EXPECT_EQ(ENOENT, _md_iopte(self->fd, hwpt[h],
+					    self->iova + 305 * PS, NULL));
+	}
+	ASSERT_EQ(0, _get_stats(self->fd, &st));
+	EXPECT_EQ(s0.pinned_pages + pages - 11, st.pinned_pages);
+	EXPECT_EQ(s0.areas + 3, st.areas);
+
+	/* the middle part alone, then the rest */
+	unmap.iova = self->iova + 101 * PS;
+	unmap.size = 199 * PS;
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	ASSERT_EQ(0, _get_stats(self->fd, &st));
+	EXPECT_EQ(s0.pinned_pages + pages - 210, st.pinned_pages);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt[1], self->iova + 310 * PS,
+				   self->huge + 310 * PS, SZ_2M - 310 * PS));
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	unmap.iova = 0;
+	unmap.size = 0;
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(SZ_2M - 210 * PS, unmap.size);
+	ASSERT_EQ(0, _get_stats(self->fd, &st));
+	EXPECT_EQ(s0.pinned_pages, st.pinned_pages);
+	EXPECT_EQ(s0.user_locked_vm, st.user_locked_vm);
+	EXPECT_EQ(s0.areas, st.areas);
 }
 
 /* ====================================================================== */
