@@ -1288,6 +1288,17 @@ static int iopt_access_take_held(struct iopt_pages *pages, unsigned long first,
 	return 0;
 }
 
+/*
+ * Whether a software access may read (or write) through @area: the area's
+ * own permissions count, and for writing the memory's too.
+ */
+static bool iopt_area_allows(struct iopt_area *area, bool write)
+{
+	if (!(area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ)))
+		return false;
+	return !write || area->pages->writable;
+}
+
 /**
  * iopt_area_add_access - pin pages of an area for a software access
  * @area: the area, its io_pagetable locked
@@ -1319,9 +1330,7 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long first,
 	int rc = 0;
 
 	lockdep_assert_held(&area->iopt->rwsem);
-	if (!(area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ)))
-		return -EPERM;
-	if (write && !pages->writable)
+	if (!iopt_area_allows(area, write))
 		return -EPERM;
 	mutex_lock(&pages->mutex);
 	access = iopt_find_access(pages, first, last);
@@ -1476,9 +1485,7 @@ int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
 	int rc = 0;
 
 	lockdep_assert_held(&area->iopt->rwsem);
-	if (!(area->iommu_prot & (write ? IOMMU_WRITE : IOMMU_READ)))
-		return -EPERM;
-	if (write && !pages->writable)
+	if (!iopt_area_allows(area, write))
 		return -EPERM;
 	mutex_lock(&pages->mutex);
 	while (length) {

@@ -331,18 +331,7 @@ static void bench_one(struct path *p, int kind, unsigned char *buf,
 
 static long meminfo_kb(const char *key)
 {
-	char line[128];
-	size_t klen = strlen(key);
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':')
-			kb = strtol(line + klen + 1, NULL, 10);
-	fclose(f);
-	return kb;
+	return file_kb("/proc/meminfo", key);
 }
 
 /*

@@ -157,13 +157,13 @@ static inline void fill(unsigned char *p, size_t len, unsigned int seed)
 		p[i] = (unsigned char)(seed + i * 7 + (i >> 8));
 }
 
-/* the "@key:  N kB" line of /proc/self/status, in kB; -1 if none */
-static inline long status_kb(const char *key)
+/* the "@key:  N kB" line of the file @path, in kB; -1 if none */
+static inline long file_kb(const char *path, const char *key)
 {
 	char line[128];
 	size_t klen = strlen(key);
 	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -172,6 +172,12 @@ static inline long status_kb(const char *key)
 			kb = strtol(line + klen + 1, NULL, 10);
 	fclose(f);
 	return kb;
+}
+
+/* the same of /proc/self/status */
+static inline long status_kb(const char *key)
+{
+	return file_kb("/proc/self/status", key);
 }
 
 /* write @val to the sysfs (or other) file @path; 0 if all of it went */

@@ -1082,6 +1082,24 @@ static void fuse_stall_release(struct fuse_stall *fs)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* map the file of a started FUSE server privately */
+#define FUSE_STALL_MAP(fs, mem)						\
+	do {								\
+		(mem) = mmap(NULL, FUSE_STALL_SIZE,			\
+			     PROT_READ | PROT_WRITE, MAP_PRIVATE,	\
+			     (fs)->file, 0);				\
+		ASSERT_NE(MAP_FAILED, (mem));				\
+	} while (0)
+
+/* let the held READs go; the stuck ioctl finishes, and must succeed */
+#define STUCK_FINISH(fs, stuck)						\
+	do {								\
+		fuse_stall_release(fs);					\
+		ASSERT_EQ(0, pthread_join((stuck)->thread, NULL));	\
+		EXPECT_FALSE((fs)->timed_out);				\
+		ASSERT_EQ(0, (stuck)->op.rc);				\
+	} while (0)
+
 /*
  * IOMMU_HWPT_ALLOC for a device, on an IOAS whose memory is a FUSE file
  * that its server does not answer READs of: the HWPT_ALLOC sleeps while
@@ -1107,9 +1125,7 @@ TEST_F_TIMEOUT(race, unbind_not_behind_fuse_fault, RACE_TIMEOUT)
 	fs = fuse_stall_start();
 	if (!fs)
 		SKIP(return, "no FUSE: %s", strerror(errno));
-	mem = mmap(NULL, FUSE_STALL_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
-		   fs->file, 0);
-	ASSERT_NE(MAP_FAILED, mem);
+	FUSE_STALL_MAP(fs, mem);
 	ASSERT_EQ(0, _ioas_alloc(self->fd, &ioas2));
 	/* no domain yet: nothing is pinned, nothing faults */
 	ASSERT_EQ(0, _map_fixed(self->fd, ioas2, mem, FUSE_STALL_SIZE,
@@ -1135,10 +1151,7 @@ TEST_F_TIMEOUT(race, unbind_not_behind_fuse_fault, RACE_TIMEOUT)
 	EXPECT_EQ(EBUSY, _destroy(self->fd, ioas2));
 	EXPECT_TRUE(fuse_stall_waiting(fs));
 
-	fuse_stall_release(fs);
-	ASSERT_EQ(0, pthread_join(stuck.thread, NULL));
-	EXPECT_FALSE(fs->timed_out);
-	ASSERT_EQ(0, stuck.op.rc);
+	STUCK_FINISH(fs, &stuck);
 	/* the pin wrote-faulted its own copy of the file's pages */
 	EXPECT_EQ(FUSE_STALL_BYTE, mem[0]);
 	EXPECT_EQ(FUSE_STALL_BYTE, mem[FUSE_STALL_SIZE - 1]);
@@ -1189,9 +1202,7 @@ TEST_F_TIMEOUT(race, map_in_fault_blocks_nothing, RACE_TIMEOUT)
 	fs = fuse_stall_start();
 	if (!fs)
 		SKIP(return, "no FUSE: %s", strerror(errno));
-	mem = mmap(NULL, FUSE_STALL_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
-		   fs->file, 0);
-	ASSERT_NE(MAP_FAILED, mem);
+	FUSE_STALL_MAP(fs, mem);
 	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
 	ASSERT_EQ(0, _create_access(self->fd, self->ioas, 0, &access));
 	STATS(&before);
@@ -1226,10 +1237,7 @@ TEST_F_TIMEOUT(race, map_in_fault_blocks_nothing, RACE_TIMEOUT)
 	EXPECT_OBJECT_STATS(&during, &now);
 	EXPECT_TRUE(fuse_stall_waiting(fs));
 
-	fuse_stall_release(fs);
-	ASSERT_EQ(0, pthread_join(stuck.thread, NULL));
-	EXPECT_FALSE(fs->timed_out);
-	ASSERT_EQ(0, stuck.op.rc);
+	STUCK_FINISH(fs, &stuck);
 	EXPECT_EQ(FUSE_STALL_BYTE, mem[0]);
 	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, mem,
 				   FUSE_STALL_SIZE));
