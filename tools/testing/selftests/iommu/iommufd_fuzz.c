@@ -824,6 +824,40 @@ static void *fz_name(struct fz *z, unsigned char *buf)
 	return buf;
 }
 
+/* whether [@va, @va + @len) lies inside the arena */
+static bool fz_in_arena(struct fz *z, __u64 va, __u64 len)
+{
+	__u64 a = (uintptr_t)z->arena;
+
+	return va >= a && len <= z->arena_size &&
+	       va - a <= z->arena_size - len;
+}
+
+/*
+ * Only the arena may be mapped writable. Through a writable mapping the
+ * kernel writes to the memory for software accesses (ACCESS_RW, pins for
+ * writing); a mapping that reaches this process's own data, heap or stack
+ * (a pointer to its read-only data with a long length did: glibc's state
+ * was overwritten, and the fuzzer died of SIGSEGV) would let the run
+ * corrupt itself. Such mappings stay, read-only: the kernel still checks
+ * them, and nothing writes through them.
+ */
+static void fz_map_fixup(struct fz *z, const struct fz_cmd *c,
+			 unsigned char *arg)
+{
+	if (c->nr == IOMMU_IOAS_MAP) {
+		struct iommu_ioas_map *m = (void *)arg;
+
+		if (!fz_in_arena(z, m->user_va, m->length))
+			m->flags &= ~IOMMU_IOAS_MAP_WRITEABLE;
+	} else if (c->nr == VFIO_IOMMU_MAP_DMA) {
+		struct vfio_iommu_type1_dma_map *m = (void *)arg;
+
+		if (!fz_in_arena(z, m->vaddr, m->size))
+			m->flags &= ~VFIO_DMA_MAP_FLAG_WRITE;
+	}
+}
+
 /* one call of @c; returns its errno, 0 on success */
 static int fz_call(struct fz *z, const struct fz_cmd *c)
 {
@@ -862,6 +896,7 @@ static int fz_call(struct fz *z, const struct fz_cmd *c)
 		for (fl = c->f; fl->kind != K_END; fl++)
 			if (fl->kind != K_SIZE)
 				fz_put(arg, fl, fz_value(z, fl, &slot));
+		fz_map_fixup(z, c, arg);
 		memcpy(arg, &size, sizeof(size));
 		if (dirty)
 			arg[c->size + 7] = 0xa5;
@@ -1137,10 +1172,18 @@ FIXTURE_SETUP(fuzz)
 	for (i = 0; i < FZ_FILES; i++)
 		z->file[i].fd = -1;
 
+	/*
+	 * A PROT_NONE page behind the arena: a copy the kernel makes to an
+	 * arena pointer with a length past its end (ACCESS_RW reads up to
+	 * 4 MiB) faults there, instead of running over whatever mapping of
+	 * this process comes next (its stack, once: a SIGSEGV with no
+	 * handler able to run).
+	 */
 	z->arena_size = FZ_PAGES * PS;
-	z->arena = mmap(NULL, z->arena_size, PROT_READ | PROT_WRITE,
+	z->arena = mmap(NULL, z->arena_size + PS, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, z->arena);
+	ASSERT_EQ(0, mprotect(z->arena + z->arena_size, PS, PROT_NONE));
 	memset(z->arena, 0x5a, z->arena_size);
 	ASSERT_EQ(0, mprotect(z->arena + FZ_RO_FIRST * PS, FZ_BLOCK * PS,
 			      PROT_READ));
@@ -1241,11 +1284,19 @@ static void fz_run(struct __test_metadata *_metadata,
 	z->rnd = seed;
 	fz_current = z;
 	{
+		/* on a stack of its own: the fault may be a broken stack */
+		stack_t ss = {
+			.ss_size = 16 * PS,
+			.ss_sp = mmap(NULL, 16 * PS, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+		};
 		struct sigaction sa = {
 			.sa_sigaction = fz_segv,
-			.sa_flags = SA_SIGINFO,
+			.sa_flags = SA_SIGINFO | SA_ONSTACK,
 		};
 
+		ASSERT_NE(MAP_FAILED, ss.ss_sp);
+		ASSERT_EQ(0, sigaltstack(&ss, NULL));
 		sigaction(SIGSEGV, &sa, NULL);
 		sigaction(SIGBUS, &sa, NULL);
 	}
