@@ -232,6 +232,21 @@ static unsigned long iopt_read_pfn(struct iopt_area *area,
 }
 
 /*
+ * The noted run of @area that holds page @index, or NULL; *@r is where the
+ * search starts and is left for the next, higher, index.
+ */
+static struct iopt_run *iopt_run_at(struct iopt_area *area, unsigned int *r,
+				    unsigned long index)
+{
+	while (*r != area->nruns &&
+	       area->runs[*r].first + area->runs[*r].npages <= index)
+		(*r)++;
+	if (*r == area->nruns || area->runs[*r].first > index)
+		return NULL;
+	return &area->runs[*r];
+}
+
+/*
  * Fill the batch, from page @index (work->batch_index) on, with the PFNs
  * @domain maps pages [@index, @last] of the area at, until it is full. A
  * page inside a noted run costs no walk: the run's PFNs follow the first
@@ -262,14 +277,11 @@ static unsigned long iopt_batch_from_domain(struct iopt_work *work,
 	}
 	while (index <= last) {
 		unsigned long pfn = iopt_read_pfn(area, domain, index);
+		struct iopt_run *run = iopt_run_at(area, &r, index);
 		unsigned long n = 1;
 
-		while (r != area->nruns &&
-		       area->runs[r].first + area->runs[r].npages <= index)
-			r++;
-		if (r != area->nruns && area->runs[r].first <= index)
-			n = min(area->runs[r].first + area->runs[r].npages - 1,
-				last) - index + 1;
+		if (run)
+			n = min(run->first + run->npages - 1, last) - index + 1;
 		n = pfn_batch_add_run(&work->batch, pfn, n);
 		if (!n)
 			break;
@@ -690,24 +702,6 @@ static void iopt_unfill_range(struct iopt_work *work,
 	}
 }
 
-/*
- * The PFN of a pinned page: read from the storage domain of a filled area
- * that covers it, or else from pinned_pfns, where accesses keep it.
- */
-static unsigned long iopt_pages_held_pfn(struct iopt_pages *pages,
-					 unsigned long index)
-{
-	struct interval_tree_node *node;
-	struct iopt_area *area;
-
-	lockdep_assert_held(&pages->mutex);
-	node = interval_tree_iter_first(&pages->filled_itree, index, index);
-	if (!node)
-		return xa_to_value(xa_load(&pages->pinned_pfns, index));
-	area = container_of(node, struct iopt_area, pages_node);
-	return iopt_read_pfn(area, area->storage_domain, index);
-}
-
 /* Where the last held page was found, to find the next one fast. */
 struct iopt_rw_cursor {
 	struct iopt_area *filled;	/* the filled area that covers it */
@@ -728,6 +722,7 @@ static unsigned long iopt_held_pfns(struct iopt_pages *pages,
 	struct interval_tree_node *node;
 	struct iopt_area *area = cur->filled;
 	struct iopt_run *run;
+	unsigned int r;
 
 	lockdep_assert_held(&pages->mutex);
 	*n = 1;
@@ -744,15 +739,14 @@ static unsigned long iopt_held_pfns(struct iopt_pages *pages,
 		cur->run = 0;
 		cur->run_pfn = 0;
 	}
-	while (cur->run != area->nruns &&
-	       area->runs[cur->run].first + area->runs[cur->run].npages <=
-	       index) {
-		cur->run++;
+	r = cur->run;
+	run = iopt_run_at(area, &r, index);
+	if (r != cur->run) {
+		cur->run = r;
 		cur->run_pfn = 0;
 	}
-	if (cur->run == area->nruns || area->runs[cur->run].first > index)
+	if (!run)
 		return iopt_read_pfn(area, area->storage_domain, index);
-	run = &area->runs[cur->run];
 	if (!cur->run_pfn)
 		cur->run_pfn = iopt_read_pfn(area, area->storage_domain,
 					     index) - (index - run->first);
@@ -1271,12 +1265,14 @@ static int iopt_access_take_held(struct iopt_pages *pages, unsigned long first,
 				 unsigned long last, struct page **out_pages,
 				 bool reserve, unsigned long *done)
 {
-	unsigned long index;
+	struct iopt_rw_cursor cur = {};
+	unsigned long index, n;
 	int rc;
 
 	for (index = first; index <= last; index++) {
 		out_pages[index - first] =
-			pfn_to_page(iopt_pages_held_pfn(pages, index));
+			pfn_to_page(iopt_held_pfns(pages, index, index, &cur,
+						   &n));
 		if (reserve) {
 			rc = xa_reserve(&pages->pinned_pfns, index,
 					GFP_KERNEL_ACCOUNT);
