@@ -17,7 +17,11 @@
  *            -> io_pagetable.domains_rwsem  HWPT's domain joining the IOAS
  *              -> io_pagetable.rwsem  the IOVA lock
  *                -> iopt_pages.mutex
- *                  -> mm->mmap_lock pinning, locked_vm accounting
+ *                  -> mm->mmap_lock pinning, locked_vm accounting, reading
+ *                                   PFNs from the CPU page table
+ *                  -> iopt_pages.cpu_watch_lock  a spinlock, also taken
+ *                                   by the watch's invalidations, under
+ *                                   whatever locks the mm holds then
  *
  * io_pagetable has two locks. domains_rwsem guards the list of domains
  * and what the fills depend on (alignment, large pages): a MAP or COPY
@@ -62,6 +66,7 @@
 
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
@@ -175,6 +180,14 @@ struct iopt_area {
  * @pinned_pfns: for each page an access range covers, its PFN while no
  *               filled area covers it, a reserved slot (XA_ZERO_ENTRY)
  *               while one does (the PFN is then read from its domain)
+ * @cpu_watch: an mmu_interval_notifier on [@uptr, @uptr + @npages pages) of
+ *             @source_mm, inserted when the object is made
+ * @cpu_watch_lock: orders the watch's invalidations with the checks that
+ *                  follow a read of the CPU page table
+ * @cpu_watch_seq: the watch's sequence from before the first pin of the
+ *                 pages pinned now; it is written under @mutex, and only
+ *                 while nothing is pinned
+ * @cpu_watched: @cpu_watch was inserted
  */
 struct iopt_pages {
 	struct kref kref;
@@ -191,6 +204,10 @@ struct iopt_pages {
 	struct rb_root_cached filled_itree;
 	struct rb_root_cached access_itree;
 	struct xarray pinned_pfns;
+	struct mmu_interval_notifier cpu_watch;
+	spinlock_t cpu_watch_lock; /* see the lock order at the top */
+	unsigned long cpu_watch_seq;
+	bool cpu_watched;
 };
 
 /**

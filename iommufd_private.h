@@ -318,6 +318,9 @@ enum iommufd_stat {
 	IOMMUFD_STAT_PINNED_PAGES,
 	IOMMUFD_STAT_PAGES_OBJECTS,
 	IOMMUFD_STAT_AREAS,
+	/* pages whose PFN was read back from the CPU page table, a domain */
+	IOMMUFD_STAT_READ_CPU,
+	IOMMUFD_STAT_READ_DOMAIN,
 	IOMMUFD_STAT_MAX,
 };
 

@@ -51,6 +51,8 @@ enum {
 	IOMMU_TEST_OP_MOCK_DOMAIN_NEW = 1007,
 	/* access_rw and memcpy() looped and timed in the kernel (make bench) */
 	IOMMU_TEST_OP_ACCESS_RW_BENCH = 1008,
+	/* where pinned PFNs were read back from, see readback below */
+	IOMMU_TEST_OP_READBACK_STATS = 1009,
 };
 
 /* dev_flags of MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE */
@@ -203,6 +205,9 @@ enum {
  *	@id (MOCK_ACCESS_RW_WRITE: to the IOVA) and @loops times memcpy() of
  *	as many bytes between two kernel buffers; the time each took in
  *	@out_rw_ns and @out_memcpy_ns
+ * @readback: READBACK_STATS (ours): how many PFNs of pinned pages, all
+ *	files together, were read back from the CPU page table and how many
+ *	from a domain (iommu_iova_to_phys()), to unmap, unpin or copy them
  * @__union_size: keeps the union the size mainline's has
  * @last: marks the end of the structure, must be 0
  */
@@ -312,6 +317,10 @@ struct iommu_test_cmd {
 			__aligned_u64 out_rw_ns;
 			__aligned_u64 out_memcpy_ns;
 		} access_rw_bench;
+		struct {
+			__aligned_u64 out_read_cpu;
+			__aligned_u64 out_read_domain;
+		} readback;
 		__aligned_u64 __union_size[6];
 	};
 	__u32 last;

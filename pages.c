@@ -40,6 +40,26 @@
  * its pages stay pinned, so their PFNs can't change. Scattered 4K pages
  * make no notes and cost no memory.
  *
+ * Reading PFNs back from the CPU page table: a pages object watches its
+ * user range with an mmu_interval_notifier (cpu_watch) from the moment it
+ * is made, before anything is pinned. The mm changes what a present PTE
+ * maps only after invalidating its address, which is what secondary MMUs
+ * like KVM's rely on; so while the watch has seen no invalidation since
+ * the first pin of what is pinned now, every PTE of the range still maps
+ * the page pinned through it. Scattered pages are then read back, a batch
+ * at a time, from one hmm_range_fault() snapshot of the CPU page table (a
+ * few instructions a page) instead of an iommu_iova_to_phys() walk each.
+ * The snapshot is used only if the watch's sequence is still the one from
+ * before the pins, checked after the snapshot under cpu_watch_lock, which
+ * the invalidation takes to bump the sequence: a PTE change not yet seen
+ * by the check comes after the snapshot read it. Anything else (the
+ * sequence moved, the mm is gone, a PTE not present) and the PFNs come
+ * from the domain as before. Any invalidation of the range (munmap,
+ * mremap, mprotect, fork, a COW, migration, the mm's exit) ends the fast
+ * path for the pages object until nothing of it is pinned any more; the
+ * first pin after that takes a new sequence. A kernel with IOMMUFD_DEBUG
+ * checks each snapshot against the domain.
+ *
  * Every pinned page is charged once, when pinned: to the user's or the
  * mm's locked_vm (enum iommufd_account_mode) against RLIMIT_MEMLOCK of the
  * task that made the mapping, and to mm->pinned_vm. Charging and
@@ -53,9 +73,11 @@
  */
 #include <linux/err.h>
 #include <linux/highmem.h>
+#include <linux/hmm.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/overflow.h>
 #include <linux/scatterlist.h>
 #include <linux/sched/mm.h>
@@ -70,6 +92,12 @@
 #define IOPT_TEMP_ENTRY_BYTES                                                  \
 	(sizeof(unsigned long) + sizeof(u32) + sizeof(struct page *) +        \
 	 sizeof(struct scatterlist))
+
+/*
+ * Between two noted runs, the fewest pages worth a CPU page table snapshot
+ * (a lock and a walk from the top) rather than a domain walk per page.
+ */
+#define IOPT_CPU_READ_MIN_PAGES 16
 
 /* The longest scatterlist entry made: their lengths are 32 bits. */
 #define IOPT_SG_MAX_BYTES BIT(31)
@@ -145,6 +173,8 @@ struct iopt_work {
 	unsigned long batch_index;
 	struct page **upages;
 	struct scatterlist *sgl;
+	/* room for a hmm_range_fault() snapshot of the batch, or NULL */
+	unsigned long *cpu_pfns;
 	unsigned int capacity;
 	/* a fill: note the long runs mapped in &iopt_area.runs */
 	bool note_runs;
@@ -176,11 +206,19 @@ static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
 	}
 	sg_init_table(work->sgl, capacity);
 	pfn_batch_init(&work->batch, pfns, npfns, capacity);
+	/* without it PFNs are read from domains: no failure */
+	work->cpu_pfns = NULL;
+	if (area->pages->cpu_watched)
+		work->cpu_pfns = kmalloc_array(capacity,
+					       sizeof(*work->cpu_pfns),
+					       GFP_KERNEL_ACCOUNT |
+					       __GFP_NOWARN);
 	return 0;
 }
 
 static void iopt_work_destroy(struct iopt_work *work)
 {
+	kfree(work->cpu_pfns);
 	kfree(work->batch.pfns);
 	kfree(work->batch.npfns);
 	kfree(work->upages);
@@ -246,11 +284,112 @@ static struct iopt_run *iopt_run_at(struct iopt_area *area, unsigned int *r,
 	return &area->runs[*r];
 }
 
+static bool iopt_cpu_watch_invalidate(struct mmu_interval_notifier *mni,
+				      const struct mmu_notifier_range *range,
+				      unsigned long cur_seq)
+{
+	struct iopt_pages *pages = container_of(mni, struct iopt_pages,
+						cpu_watch);
+
+	spin_lock(&pages->cpu_watch_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	spin_unlock(&pages->cpu_watch_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops iopt_cpu_watch_ops = {
+	.invalidate = iopt_cpu_watch_invalidate,
+};
+
+/* Watch the pages' user range; without a watch PFNs come from domains. */
+static void iopt_cpu_watch_start(struct iopt_pages *pages)
+{
+	unsigned long length;
+
+	spin_lock_init(&pages->cpu_watch_lock);
+	if (check_shl_overflow(pages->npages, PAGE_SHIFT, &length) ||
+	    mmu_interval_notifier_insert(&pages->cpu_watch, pages->source_mm,
+					 pages->uptr, length,
+					 &iopt_cpu_watch_ops))
+		return;
+	pages->cpu_watched = true;
+	pages->cpu_watch_seq = mmu_interval_read_begin(&pages->cpu_watch);
+}
+
+/*
+ * Add the PFNs of pages [@index, @last], as many as the batch takes, from
+ * a snapshot of the CPU page table, if the watch shows that table still
+ * maps what was pinned (see the top of the file). The pages are pinned,
+ * and stay so: their area is filled or being unfilled, so cpu_watch_seq
+ * does not change under us. @domain maps them too; IOMMUFD_DEBUG checks
+ * it agrees. Returns the index after the last page added, @index if nothing
+ * was added: the PFNs must come from @domain.
+ */
+static unsigned long iopt_batch_from_cpu(struct iopt_work *work,
+					 struct iommu_domain *domain,
+					 unsigned long index,
+					 unsigned long last)
+{
+	struct iopt_area *area = work->area;
+	struct iopt_pages *pages = area->pages;
+	/* each page takes at most one more run: all n of them fit */
+	unsigned long n = min_t(unsigned long, last - index + 1,
+				work->capacity - work->batch.nruns);
+	struct mm_struct *mm = pages->source_mm;
+	struct hmm_range range = {
+		.notifier = &pages->cpu_watch,
+		.notifier_seq = pages->cpu_watch_seq,
+		.start = pages->uptr + (index << PAGE_SHIFT),
+		.end = pages->uptr + ((index + n) << PAGE_SHIFT),
+		.hmm_pfns = work->cpu_pfns,
+	};
+	bool own_mm = current->mm == mm;
+	unsigned long i;
+	bool stale;
+	int rc;
+
+	if (!n || !work->cpu_pfns ||
+	    mmu_interval_check_retry(range.notifier, range.notifier_seq))
+		return index;
+	if (!own_mm && !mmget_not_zero(mm))
+		return index;
+	/* default_flags 0: a snapshot, nothing is faulted in */
+	mmap_read_lock(mm);
+	rc = hmm_range_fault(&range);
+	mmap_read_unlock(mm);
+	if (!own_mm)
+		mmput(mm);
+	if (rc)
+		return index;
+	spin_lock(&pages->cpu_watch_lock);
+	stale = mmu_interval_read_retry(range.notifier, range.notifier_seq);
+	spin_unlock(&pages->cpu_watch_lock);
+	if (stale)
+		return index;
+	for (i = 0; i != n; i++)
+		if (!(work->cpu_pfns[i] & HMM_PFN_VALID))
+			return index;
+	for (i = 0; i != n; i++) {
+		unsigned long pfn = work->cpu_pfns[i] & ~HMM_PFN_FLAGS;
+
+		if (IS_ENABLED(CONFIG_IOMMUFD_DEBUG)) {
+			unsigned long iova = iopt_index_iova(area, index + i);
+
+			WARN_ON_ONCE(PHYS_PFN(iommu_iova_to_phys(domain,
+								 iova)) != pfn);
+		}
+		pfn_batch_add(&work->batch, pfn);
+	}
+	iommufd_stat_add(IOMMUFD_STAT_READ_CPU, n);
+	return index + n;
+}
+
 /*
  * Fill the batch, from page @index (work->batch_index) on, with the PFNs
  * @domain maps pages [@index, @last] of the area at, until it is full. A
  * page inside a noted run costs no walk: the run's PFNs follow the first
- * one read. Returns the index after the last page added.
+ * one read; scattered pages come from the CPU page table if it can be
+ * trusted. Returns the index after the last page added.
  */
 static unsigned long iopt_batch_from_domain(struct iopt_work *work,
 					    struct iommu_domain *domain,
@@ -262,8 +401,13 @@ static unsigned long iopt_batch_from_domain(struct iopt_work *work,
 
 	/* scattered pages, nothing noted: the plain loop, page by page */
 	if (!area->nruns) {
-		unsigned long iova = iopt_index_iova(area, index);
+		unsigned long start = index;
+		unsigned long iova;
 
+		index = iopt_batch_from_cpu(work, domain, start, last);
+		if (index != start)
+			return index;
+		iova = iopt_index_iova(area, index);
 		while (index <= last) {
 			phys_addr_t phys = iommu_iova_to_phys(domain, iova);
 
@@ -273,18 +417,36 @@ static unsigned long iopt_batch_from_domain(struct iopt_work *work,
 			iova += PAGE_SIZE - iopt_index_page_offset(area, index);
 			index++;
 		}
+		iommufd_stat_add(IOMMUFD_STAT_READ_DOMAIN, index - start);
 		return index;
 	}
 	while (index <= last) {
-		unsigned long pfn = iopt_read_pfn(area, domain, index);
 		struct iopt_run *run = iopt_run_at(area, &r, index);
-		unsigned long n = 1;
+		unsigned long pfn, n = 1;
 
+		if (!run) {
+			/* the pages before the next run from the CPU, if we may */
+			unsigned long gap_last = last;
+			unsigned long end;
+
+			if (r != area->nruns)
+				gap_last = min(area->runs[r].first - 1, last);
+			end = index;
+			if (gap_last - index + 1 >= IOPT_CPU_READ_MIN_PAGES)
+				end = iopt_batch_from_cpu(work, domain, index,
+							  gap_last);
+			if (end != index) {
+				index = end;
+				continue;
+			}
+		}
+		pfn = iopt_read_pfn(area, domain, index);
 		if (run)
 			n = min(run->first + run->npages - 1, last) - index + 1;
 		n = pfn_batch_add_run(&work->batch, pfn, n);
 		if (!n)
 			break;
+		iommufd_stat_add(IOMMUFD_STAT_READ_DOMAIN, n);
 		index += n;
 	}
 	return index;
@@ -646,6 +808,11 @@ static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 	struct mm_struct *mm = pages->source_mm;
 	long rc;
 
+	lockdep_assert_held(&pages->mutex);
+	/* nothing pinned: earlier invalidations don't matter any more */
+	if (!pages->npinned && pages->cpu_watched)
+		pages->cpu_watch_seq =
+			mmu_interval_read_begin(&pages->cpu_watch);
 	if (current->mm == mm) {
 		rc = pin_user_pages_fast(uptr, npages, flags, upages);
 	} else {
@@ -1560,6 +1727,7 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	get_task_struct(current->group_leader);
 	pages->source_task = current->group_leader;
 	pages->source_user = get_uid(current_user());
+	iopt_cpu_watch_start(pages);
 	iommufd_stat_add(IOMMUFD_STAT_PAGES_OBJECTS, 1);
 	return pages;
 }
@@ -1577,6 +1745,8 @@ void iopt_release_pages(struct kref *kref)
 	WARN_ON(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
 	WARN_ON(!xa_empty(&pages->pinned_pfns));
 	xa_destroy(&pages->pinned_pfns);
+	if (pages->cpu_watched)
+		mmu_interval_notifier_remove(&pages->cpu_watch);
 	mmdrop(pages->source_mm);
 	put_task_struct(pages->source_task);
 	free_uid(pages->source_user);

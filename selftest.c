@@ -1318,6 +1318,16 @@ static int iommufd_test_stats(struct iommufd_ucmd *ucmd,
 	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
+static int iommufd_test_readback_stats(struct iommufd_ucmd *ucmd,
+				       struct iommu_test_cmd *cmd)
+{
+	cmd->readback.out_read_cpu =
+		atomic_long_read(&iommufd_stats[IOMMUFD_STAT_READ_CPU]);
+	cmd->readback.out_read_domain =
+		atomic_long_read(&iommufd_stats[IOMMUFD_STAT_READ_DOMAIN]);
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static int iommufd_test_md_iopte(struct iommufd_ucmd *ucmd,
 				 struct iommu_test_cmd *cmd)
 {
@@ -1407,6 +1417,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_stats(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_IOPTE:
 		return iommufd_test_md_iopte(ucmd, cmd);
+	case IOMMU_TEST_OP_READBACK_STATS:
+		return iommufd_test_readback_stats(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}

@@ -270,6 +270,8 @@ static const struct fz_cmd fz_cmds[] = {
 		U4(id, K_IOAS), U4(mock_domain.out_stdev_id, K_OUT_STDEV),
 		U4(mock_domain.out_hwpt_id, K_OUT_HWPT),
 		U4(mock_domain.out_idev_id, K_OUT_IDEV)),
+	TEST_OP("readback_stats", IOMMU_TEST_OP_READBACK_STATS, 1,
+		U8(readback.out_read_cpu, K_OUT)),
 	TEST_OP("unknown_op", 999, 1, U4(id, K_ANYID)),
 };
 

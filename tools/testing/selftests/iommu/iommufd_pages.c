@@ -3,7 +3,8 @@
  * kselftests for pinning and the mock domain of /dev/iommu: what the mock
  * domains map after MAP, COPY and domain attach/detach, one pin per page,
  * locked memory accounting and RLIMIT_MEMLOCK (user and process mode), fork,
- * the pinning batch limit, hugetlbfs pages, automatic IOVA allocation, a
+ * the pinning batch limit, PFNs read back from the CPU page table or the
+ * domain, hugetlbfs pages, automatic IOVA allocation, a
  * map/unmap race regression and the mock IOMMU beside a real one.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST (the mock domain), root,
@@ -938,6 +939,160 @@ TEST_F(pages, temp_memory_limit)
 	munmap(big, len);
 }
 
+/* ---- reading pinned PFNs back ---- */
+
+/* fewer pages than a noted run (64): PFNs are read back page by page */
+#define RB_PAGES 32
+
+static void expect_readback(struct __test_metadata *_metadata, int fd,
+			    const struct readback_stats *r0, __u64 cpu,
+			    __u64 domain)
+{
+	struct readback_stats r;
+
+	ASSERT_EQ(0, _get_readback(fd, &r));
+	EXPECT_EQ(r0->cpu + cpu, r.cpu);
+	EXPECT_EQ(r0->domain + domain, r.domain);
+}
+
+#define EXPECT_READBACK(r0, cpu, domain)				\
+	expect_readback(_metadata, self->fd, r0, cpu, domain)
+
+/*
+ * Unmap [iova, iova + len), the memory at @va: its PFNs must be read back
+ * @cpu times from the CPU page table and @domain times from a domain, and
+ * none of its pages stay pinned.
+ */
+static void __unmap_read_back(struct __test_metadata *_metadata, int fd,
+			      __u32 ioas, __u64 iova, void *va, __u64 len,
+			      __u64 cpu, __u64 domain)
+{
+	struct readback_stats r0;
+
+	ASSERT_EQ(0, _get_readback(fd, &r0));
+	ASSERT_EQ(0, _ioas_unmap(fd, ioas, iova, len, NULL));
+	expect_readback(_metadata, fd, &r0, cpu, domain);
+	EXPECT_EQ(0, _md_check_refs(fd, va, len, 0));
+}
+
+#define UNMAP_READ_BACK(len, cpu, domain)				\
+	__unmap_read_back(_metadata, self->fd, self->ioas, self->base,	\
+			  self->buf, len, cpu, domain)
+
+/*
+ * While nothing changed how the memory is mapped since it was pinned, the
+ * PFNs of scattered pages come from the CPU page table: to map a new
+ * domain, and to unmap and unpin. One page per batch, then the default.
+ */
+TEST_F(pages, readback_from_cpu_page_table)
+{
+	static const __u32 limits[] = { 20, 0 };
+	const __u64 len = RB_PAGES * PS;
+	__u32 extra_stdev, extra_hwpt;
+	struct readback_stats r0;
+	struct iommufd_stats st;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(limits); i++) {
+		ASSERT_EQ(0, _set_temp_memory_limit(self->fd, limits[i]));
+		ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, len,
+					self->base));
+		ASSERT_EQ(0, _get_readback(self->fd, &r0));
+		ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &extra_stdev,
+					  &extra_hwpt, NULL));
+		EXPECT_READBACK(&r0, RB_PAGES, 0);
+		EXPECT_EQ(0, _md_check_map(self->fd, extra_hwpt, self->base,
+					   self->buf, len));
+		MAPPED(self->base, len, self->buf);
+		EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, len, 1));
+
+		/* once, from the storage domain's area, however many domains */
+		UNMAP_READ_BACK(len, RB_PAGES, 0);
+		ASSERT_EQ(0, _destroy(self->fd, extra_stdev));
+		STATS(&st);
+		ASSERT_STATS_EQUAL(&self->start, &st);
+	}
+}
+
+/*
+ * The memory was unmapped and other memory mapped at its address: the CPU
+ * page table has other pages now, so the pinned ones are read back from
+ * the domain, and only they are unpinned.
+ */
+TEST_F(pages, readback_after_remap_uses_domain)
+{
+	const __u64 len = RB_PAGES * PS;
+	struct iommufd_stats st;
+	void *va;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, len,
+				self->base));
+	ASSERT_EQ(0, munmap(self->buf, len));
+	va = mmap(self->buf, len, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ((void *)self->buf, va);
+	memset(va, 0x5a, len);
+	/* and the new pages, never pinned, still aren't */
+	UNMAP_READ_BACK(len, 0, RB_PAGES);
+	STATS(&st);
+	ASSERT_STATS_EQUAL(&self->start, &st);
+}
+
+/*
+ * mprotect() invalidates the range: read back from the domain from then on,
+ * until nothing of the memory is pinned. Pinning it again (a domain
+ * attached to the IOAS that has none left) makes the CPU page table
+ * trusted again.
+ */
+TEST_F(pages, readback_trusted_again_after_unpin)
+{
+	const __u64 len = RB_PAGES * PS;
+	struct readback_stats r0;
+	struct iommufd_stats st;
+	__u32 stdev, hwpt;
+	unsigned int i;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, len,
+				self->base));
+	ASSERT_EQ(0, mprotect(self->buf, len, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->buf, len, PROT_READ | PROT_WRITE));
+
+	ASSERT_EQ(0, _get_readback(self->fd, &r0));
+	for (i = 0; i < self->nr_hwpts; i++)
+		ASSERT_EQ(0, _destroy(self->fd, self->stdev[i]));
+	EXPECT_READBACK(&r0, 0, RB_PAGES);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, len, 0));
+
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf, len));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, len, 1));
+	UNMAP_READ_BACK(len, RB_PAGES, 0);
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	STATS(&st);
+	ASSERT_STATS_EQUAL(&self->start, &st);
+}
+
+/* fork() write-protects the parent's pages for COW: an invalidation too */
+TEST_F(pages, readback_after_fork_uses_domain)
+{
+	const __u64 len = RB_PAGES * PS;
+	struct iommufd_stats st;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf, len,
+				self->base));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	UNMAP_READ_BACK(len, 0, RB_PAGES);
+	STATS(&st);
+	ASSERT_STATS_EQUAL(&self->start, &st);
+}
+
 /* ====================================================================== */
 /* hugetlbfs */
 
@@ -1219,6 +1374,51 @@ TEST_F(hugetlb, contiguous_run_read_back)
 	ASSERT_STATS_EQUAL(&s0, &st);
 	free(pattern);
 	free(data);
+}
+
+/*
+ * One MAP over a 2 MiB page and 4K pages right after it: the 2 MiB page
+ * is a noted run, read back with one domain walk; the 4K pages after it
+ * come from the CPU page table. Both when a domain is added and at unmap.
+ */
+TEST_F(hugetlb, readback_between_runs)
+{
+	const __u64 len = SZ_2M + RB_PAGES * PS;
+	struct readback_stats r0;
+	struct iommufd_stats s0, st;
+	unsigned char *tail;
+	__u32 hwpt, hwpt2;
+
+	if (self->skip)
+		SKIP(return, "%s", self->skip);
+	tail = mmap(self->huge + SZ_2M, RB_PAGES * PS, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (tail != self->huge + SZ_2M) {
+		if (tail != MAP_FAILED)
+			munmap(tail, RB_PAGES * PS);
+		SKIP(return, "the address after the 2 MiB page is taken");
+	}
+	fill_pattern(tail, RB_PAGES * PS, 23);
+	ASSERT_EQ(0, _get_stats(self->fd, &s0));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL, &hwpt, NULL));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->huge, len,
+				self->iova));
+
+	ASSERT_EQ(0, _get_readback(self->fd, &r0));
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL, &hwpt2, NULL));
+	EXPECT_READBACK(&r0, RB_PAGES, SZ_2M / PS);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt2, self->iova, self->huge,
+				   len));
+	CHECK_HUGE_IOPTE(hwpt2, self->iova, self->huge, MOCK_IOPTE_HUGE_SIZE);
+
+	ASSERT_EQ(0, _get_readback(self->fd, &r0));
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, self->iova, len, NULL));
+	EXPECT_READBACK(&r0, RB_PAGES, SZ_2M / PS);
+	/* (CHECK_REFS counts 4K pages: only the tail) */
+	EXPECT_EQ(0, _md_check_refs(self->fd, tail, RB_PAGES * PS, 0));
+	ASSERT_EQ(0, _get_stats(self->fd, &st));
+	ASSERT_STATS_EQUAL(&s0, &st);
+	munmap(tail, RB_PAGES * PS);
 }
 
 /*

@@ -513,6 +513,27 @@ static inline int _get_stats(int fd, struct iommufd_stats *s)
 	return 0;
 }
 
+/* PFNs read back from the CPU page table and from domains, all files */
+struct readback_stats {
+	__u64 cpu;
+	__u64 domain;
+};
+
+static inline int _get_readback(int fd, struct readback_stats *r)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_READBACK_STATS,
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (rc)
+		return rc;
+	r->cpu = cmd.readback.out_read_cpu;
+	r->domain = cmd.readback.out_read_domain;
+	return 0;
+}
+
 struct mock_iopte {
 	__u64 phys;
 	__u64 size;
