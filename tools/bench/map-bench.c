@@ -26,7 +26,13 @@
  * human-readable lines go beside them. Nothing here judges a speed. Run
  * under -icount (make bench), the clock counts guest instructions.
  *
- * Environment: BENCH_QUICK=1 (64 MiB only, one repetition: a smoke run).
+ * Each unmap line also says where the kernel read the unmapped PFNs back
+ * from, per repetition: the CPU page table or a domain (our READBACK_STATS
+ * test op; type1 reads its own way and shows 0).
+ *
+ * Environment: BENCH_QUICK=1 (64 MiB only, one repetition: a smoke run);
+ * BENCH_KINDS=4k,thp (only those kinds of memory, and the access_rw,
+ * memory and concurrency parts only with 4k).
  */
 #include <pthread.h>
 #include <linux/mman.h>
@@ -51,6 +57,22 @@ enum { KIND_4K, KIND_HUGETLB, KIND_THP, NKINDS };
 enum { P_TYPE1, P_CDEV, P_COMPAT, P_MOCK, P_COPY, NPATHS };
 
 static int reps = 3;
+/* a /dev/iommu file for READBACK_STATS */
+static int stats_fd = -1;
+
+/* PFNs read back so far, from the CPU page table and from domains */
+static void readback(__u64 *cpu, __u64 *domain)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_READBACK_STATS,
+	};
+
+	if (ioctl(stats_fd, IOMMU_TEST_CMD, &cmd))
+		die("IOMMU_TEST_OP_READBACK_STATS");
+	*cpu = cmd.readback.out_read_cpu;
+	*domain = cmd.readback.out_read_domain;
+}
 
 static double now_ns(void)
 {
@@ -280,17 +302,25 @@ static void json_end(void)
 	fflush(stdout);
 }
 
+/* @rb: PFNs read back per repetition, from the CPU and domains, or NULL */
 static void emit(const char *kind, const char *path, const char *op,
-		 __u64 size, double best, double worst)
+		 __u64 size, double best, double worst, const double *rb)
 {
 	json_begin(kind, path, op, size);
 	json_num("ns", best);
 	json_num("worst_ns", worst);
 	json_num("reps", reps);
+	if (rb) {
+		json_num("read_cpu", rb[0]);
+		json_num("read_domain", rb[1]);
+	}
 	json_end();
-	printf("%-8s %-7s %-6s %5llu MiB  best %12.0f ns  %8.1f ns/4K\n",
+	printf("%-8s %-7s %-6s %5llu MiB  best %12.0f ns  %8.1f ns/4K",
 	       kind, path, op, (unsigned long long)(size / MIB), best,
 	       best / (size / 4096));
+	if (rb)
+		printf("  read back: cpu %.0f domain %.0f", rb[0], rb[1]);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -298,6 +328,8 @@ static void bench_one(struct path *p, int kind, unsigned char *buf,
 		      __u64 size)
 {
 	double map_best = 0, map_worst = 0, unmap_best = 0, unmap_worst = 0;
+	__u64 cpu0, dom0, cpu1, dom1;
+	double rb[2] = {};
 	int r;
 
 	if (p->kind == P_COPY &&
@@ -308,10 +340,14 @@ static void bench_one(struct path *p, int kind, unsigned char *buf,
 
 		if (path_map(p, buf, IOVA_BASE, size))
 			die(path_names[p->kind]);
+		readback(&cpu0, &dom0);
 		t1 = now_ns();
 		if (path_unmap(p, IOVA_BASE, size))
 			die("unmap");
 		t2 = now_ns();
+		readback(&cpu1, &dom1);
+		rb[0] += (double)(cpu1 - cpu0) / reps;
+		rb[1] += (double)(dom1 - dom0) / reps;
 		if (!r || t1 - t0 < map_best)
 			map_best = t1 - t0;
 		if (!r || t2 - t1 < unmap_best)
@@ -324,9 +360,9 @@ static void bench_one(struct path *p, int kind, unsigned char *buf,
 	if (p->kind == P_COPY && unmap_native(p->fd, p->ioas, IOVA_BASE, size))
 		die("unmap the source of the copy");
 	emit(kind_names[kind], path_names[p->kind], "map", size, map_best,
-	     map_worst);
+	     map_worst, NULL);
 	emit(kind_names[kind], path_names[p->kind], "unmap", size, unmap_best,
-	     unmap_worst);
+	     unmap_worst, rb);
 }
 
 static long meminfo_kb(const char *key)
@@ -560,6 +596,7 @@ int main(void)
 {
 	static const __u64 sizes[] = { 64 * MIB, 512 * MIB, 2 * GIB };
 	int quick = getenv("BENCH_QUICK") && *getenv("BENCH_QUICK") == '1';
+	const char *kinds = getenv("BENCH_KINDS");
 	unsigned int nsizes = quick ? 1 : 3;
 	int kind, path;
 	unsigned int s;
@@ -567,8 +604,13 @@ int main(void)
 	if (quick)
 		reps = 1;
 	write_file("/sys/kernel/mm/transparent_hugepage/enabled", "madvise");
+	stats_fd = open_iommufd();
 	for (kind = 0; kind < NKINDS; kind++) {
-		unsigned char *buf = kind_buffer(kind, BUF_SIZE);
+		unsigned char *buf;
+
+		if (kinds && !strstr(kinds, kind_names[kind]))
+			continue;
+		buf = kind_buffer(kind, BUF_SIZE);
 
 		if (kind == KIND_THP)
 			printf("THP: AnonHugePages %ld kB of %llu kB\n",
