@@ -136,6 +136,8 @@ bool iopt_fit_in_hole(unsigned long hole_start, unsigned long hole_last,
  */
 void iopt_init_table(struct io_pagetable *iopt)
 {
+	/* no domain, large pages allowed: whatever the memory held before */
+	*iopt = (struct io_pagetable){};
 	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->rwsem);
 	iopt->area_itree = RB_ROOT_CACHED;
