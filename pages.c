@@ -1177,11 +1177,8 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 		unsigned long pfn;
 		u32 npfn;
 
-		work.area = area;
-		work.upages = NULL;
-		work.sgl = NULL;
-		work.note_runs = false;
-		work.capacity = 1;
+		/* no upages, sgl or CPU snapshot: one PFN at a time */
+		work = (struct iopt_work){ .area = area, .capacity = 1 };
 		pfn_batch_init(&work.batch, &pfn, &npfn, 1);
 		mutex_lock(&pages->mutex);
 		interval_tree_remove(&area->pages_node, &pages->filled_itree);
