@@ -321,6 +321,8 @@ enum iommufd_stat {
 	/* pages whose PFN was read back from the CPU page table, a domain */
 	IOMMUFD_STAT_READ_CPU,
 	IOMMUFD_STAT_READ_DOMAIN,
+	/* CPU page table snapshots not taken: the mmap lock was busy */
+	IOMMUFD_STAT_READ_CPU_BUSY,
 	IOMMUFD_STAT_MAX,
 };
 

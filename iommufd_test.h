@@ -207,7 +207,9 @@ enum {
  *	@out_rw_ns and @out_memcpy_ns
  * @readback: READBACK_STATS (ours): how many PFNs of pinned pages, all
  *	files together, were read back from the CPU page table and how many
- *	from a domain (iommu_iova_to_phys()), to unmap, unpin or copy them
+ *	from a domain (iommu_iova_to_phys()), to unmap, unpin or copy them,
+ *	and how many snapshots of the CPU page table were not taken because
+ *	its mmap lock was busy (the PFNs then came from a domain)
  * @__union_size: keeps the union the size mainline's has
  * @last: marks the end of the structure, must be 0
  */
@@ -320,6 +322,7 @@ struct iommu_test_cmd {
 		struct {
 			__aligned_u64 out_read_cpu;
 			__aligned_u64 out_read_domain;
+			__aligned_u64 out_cpu_busy;
 		} readback;
 		__aligned_u64 __union_size[6];
 	};

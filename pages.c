@@ -353,8 +353,19 @@ static unsigned long iopt_batch_from_cpu(struct iopt_work *work,
 		return index;
 	if (!own_mm && !mmget_not_zero(mm))
 		return index;
+	/*
+	 * A fast path only: never wait for the mmap lock. Unmap, detach,
+	 * close and unbind come here holding iommufd and VFIO locks, and the
+	 * owner's mmap lock can be held for as long as a page fault takes
+	 * (a FUSE read), with a writer queued behind it.
+	 */
+	if (!mmap_read_trylock(mm)) {
+		if (!own_mm)
+			mmput(mm);
+		iommufd_stat_add(IOMMUFD_STAT_READ_CPU_BUSY, 1);
+		return index;
+	}
 	/* default_flags 0: a snapshot, nothing is faulted in */
-	mmap_read_lock(mm);
 	rc = hmm_range_fault(&range);
 	mmap_read_unlock(mm);
 	if (!own_mm)

@@ -1325,6 +1325,8 @@ static int iommufd_test_readback_stats(struct iommufd_ucmd *ucmd,
 		atomic_long_read(&iommufd_stats[IOMMUFD_STAT_READ_CPU]);
 	cmd->readback.out_read_domain =
 		atomic_long_read(&iommufd_stats[IOMMUFD_STAT_READ_DOMAIN]);
+	cmd->readback.out_cpu_busy =
+		atomic_long_read(&iommufd_stats[IOMMUFD_STAT_READ_CPU_BUSY]);
 	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 

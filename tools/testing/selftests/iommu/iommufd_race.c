@@ -24,9 +24,11 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/fuse.h>
 #include <linux/userfaultfd.h>
 
@@ -1251,6 +1253,177 @@ TEST_F_TIMEOUT(race, map_in_fault_blocks_nothing, RACE_TIMEOUT)
 	munmap(mem, FUSE_STALL_SIZE);
 	fuse_stall_stop(fs);
 	CLOSE_ALL();
+}
+
+/*
+ * The owner of the memory, a child: it maps @buf's scattered pages into
+ * the IOAS @ioas and the FUSE file into @ioas2, says so on @ready, and
+ * once told to on @go takes its own mmap lock for writing (one mmap()).
+ * It only sleeps from then on, so it never faults behind its own lock.
+ */
+struct owner {
+	int fd;
+	__u32 ioas;
+	__u32 ioas2;
+	__u64 iova;
+	unsigned int npages;
+	int ready[2];
+	int go[2];
+};
+
+/* the child's side; its exit code says which step failed */
+static int owner_run(struct owner *o, struct fuse_stall *fs)
+{
+	unsigned char *buf, *mem;
+	unsigned int i;
+	char c = 0;
+
+	close(o->ready[0]);
+	close(o->go[1]);
+	/* the server is the parent's: its connection must end with it */
+	close(fs->dev);
+	mem = mmap(NULL, FUSE_STALL_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		   fs->file, 0);
+	buf = mmap(NULL, 2 * o->npages * page_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED || buf == MAP_FAILED)
+		return 1;
+	/* every other page, so that no two pages are contiguous */
+	for (i = 0; i < o->npages; i++) {
+		buf[2 * i * page_size] = i;
+		if (munmap(buf + (2 * i + 1) * page_size, page_size))
+			return 2;
+	}
+	for (i = 0; i < o->npages; i++)
+		if (_map_fixed(o->fd, o->ioas, buf + 2 * i * page_size,
+			       page_size, o->iova + i * page_size))
+			return 3;
+	/* nothing is pinned yet: the IOAS has no domain */
+	if (_map_fixed(o->fd, o->ioas2, mem, FUSE_STALL_SIZE, o->iova))
+		return 4;
+	if (write(o->ready[1], &c, 1) != 1 || read(o->go[0], &c, 1) != 1)
+		return 5;
+	if (mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+		return 6;
+	return 0;
+}
+
+/* the state letter of task @pid from /proc/<pid>/stat, 0 if unknown */
+static char task_state(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold anything but the last ')' */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static int op_mock_domain(struct race_op *op)
+{
+	return _mock_domain(op->fd, op->id, &op->out, NULL, NULL);
+}
+
+/*
+ * The owner of mapped memory (a child) has its mmap lock held for reading
+ * by a GUP that sleeps in a FUSE read (a MOCK_DOMAIN of the parent's
+ * pinning the owner's FUSE-backed mapping: a remote pin keeps the lock
+ * while it faults), and a writer queued behind it (the owner's own
+ * mmap()). Any new reader of that lock now sleeps until the READ is
+ * answered. UNMAP of the owner's other mappings, with a domain, reads
+ * the PFNs it unpins back; the CPU page table is only a fast path, taken
+ * with a trylock, so each UNMAP finishes from the domain while the READ
+ * is still held, and the read-back counters say so. Without the trylock
+ * the first UNMAP sleeps until the READ is answered (after
+ * FUSE_STALL_MAX_MS at the latest), and the READ is no longer held when
+ * it returns. The parent's own memory is never behind that lock, so
+ * nothing here depends on what the test itself touches meanwhile.
+ */
+TEST_F_TIMEOUT(race, unmap_not_behind_owner_mmap_lock, RACE_TIMEOUT)
+{
+	struct owner o = {
+		.fd = self->fd,
+		.iova = self->base,
+		.npages = 64,
+	};
+	struct stuck_op stuck = {
+		.op = {
+			.fn = op_mock_domain,
+			.fd = self->fd,
+		},
+	};
+	struct readback_stats rb0, rb1;
+	struct fuse_stall *fs;
+	unsigned int i;
+	__u64 unmapped;
+	__u32 stdev;
+	int status;
+	pid_t child;
+	char c = 0;
+
+	fs = fuse_stall_start();
+	if (!fs)
+		SKIP(return, "no FUSE: %s", strerror(errno));
+	o.ioas = self->ioas;
+	ASSERT_EQ(0, _ioas_alloc(self->fd, &o.ioas2));
+	/* the owner's single pages are pinned as it maps them */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, NULL));
+	ASSERT_EQ(0, pipe(o.ready));
+	ASSERT_EQ(0, pipe(o.go));
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child)
+		_exit(owner_run(&o, fs));
+	close(o.ready[1]);
+	close(o.go[0]);
+	ASSERT_EQ(1, read(o.ready[0], &c, 1));
+
+	/* the parent pins the owner's FUSE pages: the READ is held */
+	stuck.op.id = o.ioas2;
+	ASSERT_EQ(0, pthread_create(&stuck.thread, NULL, stuck_thread,
+				    &stuck.op));
+	ASSERT_EQ(0, fuse_stall_wait(fs));
+	ASSERT_EQ(1, write(o.go[1], &c, 1));
+	/* the writer is queued once it sleeps; a wide bound, not a timing */
+	for (i = 0; i < 60000 && task_state(child) != 'D'; i++)
+		usleep(1000);
+	ASSERT_EQ('D', task_state(child));
+	ASSERT_TRUE(fuse_stall_waiting(fs));
+
+	ASSERT_EQ(0, _get_readback(self->fd, &rb0));
+	for (i = 0; i < o.npages; i++) {
+		ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas,
+					 self->base + i * page_size,
+					 page_size, &unmapped));
+		EXPECT_EQ(page_size, unmapped);
+	}
+	/* all of it while the READ was held: nothing waited for it */
+	EXPECT_TRUE(fuse_stall_waiting(fs));
+	ASSERT_EQ(0, _get_readback(self->fd, &rb1));
+	EXPECT_EQ(rb0.cpu, rb1.cpu);
+	EXPECT_LE(rb0.domain + o.npages, rb1.domain);
+	EXPECT_LE(rb0.cpu_busy + o.npages, rb1.cpu_busy);
+
+	STUCK_FINISH(fs, &stuck);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(o.ready[0]);
+	close(o.go[1]);
+	CLOSE_ALL();
+	fuse_stall_stop(fs);
 }
 
 TEST_HARNESS_MAIN

@@ -517,6 +517,7 @@ static inline int _get_stats(int fd, struct iommufd_stats *s)
 struct readback_stats {
 	__u64 cpu;
 	__u64 domain;
+	__u64 cpu_busy;	/* snapshots not taken: the mmap lock was busy */
 };
 
 static inline int _get_readback(int fd, struct readback_stats *r)
@@ -531,6 +532,7 @@ static inline int _get_readback(int fd, struct readback_stats *r)
 		return rc;
 	r->cpu = cmd.readback.out_read_cpu;
 	r->domain = cmd.readback.out_read_domain;
+	r->cpu_busy = cmd.readback.out_cpu_busy;
 	return 0;
 }
 
