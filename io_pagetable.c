@@ -140,6 +140,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	*iopt = (struct io_pagetable){};
 	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->rwsem);
+	mutex_init(&iopt->map_lock);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
@@ -230,6 +231,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	kfree(iopt->domains);
 	iopt->domains = NULL;
 	up_write(&iopt->rwsem);
+	mutex_destroy(&iopt->map_lock);
 }
 
 /**

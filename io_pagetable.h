@@ -17,6 +17,9 @@
  *            -> io_pagetable.domains_rwsem  HWPT's domain joining the IOAS
  *              -> io_pagetable.rwsem  the IOVA lock
  *                -> iopt_pages.mutex
+ *                  -> io_pagetable.map_lock  around each iommu_map() and
+ *                                   iommu_unmap() on its domains, and the
+ *                                   IOMMU driver's own locks inside it
  *                  -> mm->mmap_lock pinning, locked_vm accounting, reading
  *                                   PFNs from the CPU page table
  *                  -> iopt_pages.cpu_watch_lock  a spinlock, also taken
@@ -82,6 +85,8 @@ struct user_struct;
  * struct io_pagetable - the IOVA map of an IOAS
  * @domains_rwsem: see the lock order above
  * @rwsem: see the lock order above
+ * @map_lock: held around every iommu_map()/iommu_unmap() on the domains,
+ *            nothing else: one writer per domain page table (pages.c)
  * @area_itree: struct iopt_area by IOVA; areas never overlap
  * @allowed_itree: struct iopt_allowed, the ranges userspace asked to keep
  * @reserved_itree: struct iopt_reserved, IOVA nothing may be mapped at;
@@ -97,6 +102,7 @@ struct user_struct;
 struct io_pagetable {
 	struct rw_semaphore domains_rwsem;
 	struct rw_semaphore rwsem;
+	struct mutex map_lock; /* see the lock order at the top */
 	struct rb_root_cached area_itree;
 	struct rb_root_cached allowed_itree;
 	struct rb_root_cached reserved_itree;

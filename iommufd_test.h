@@ -53,6 +53,8 @@ enum {
 	IOMMU_TEST_OP_ACCESS_RW_BENCH = 1008,
 	/* where pinned PFNs were read back from, see readback below */
 	IOMMU_TEST_OP_READBACK_STATS = 1009,
+	/* mock page-table writes widened, and overlapping ones counted */
+	IOMMU_TEST_OP_MOCK_WRITERS = 1010,
 };
 
 /* dev_flags of MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE */
@@ -210,6 +212,10 @@ enum {
  *	from a domain (iommu_iova_to_phys()), to unmap, unpin or copy them,
  *	and how many snapshots of the CPU page table were not taken because
  *	its mmap lock was busy (the PFNs then came from a domain)
+ * @mock_writers: MOCK_WRITERS (ours): from now on every map and unmap of a
+ *	mock domain sleeps @delay_us microseconds inside the driver (0: not
+ *	at all); returns how many times, since boot, a map or unmap of a mock
+ *	domain began while another one of the same domain was running
  * @__union_size: keeps the union the size mainline's has
  * @last: marks the end of the structure, must be 0
  */
@@ -324,6 +330,11 @@ struct iommu_test_cmd {
 			__aligned_u64 out_read_domain;
 			__aligned_u64 out_cpu_busy;
 		} readback;
+		struct {
+			__u32 delay_us;
+			__u32 __reserved;
+			__aligned_u64 out_overlaps;
+		} mock_writers;
 		__aligned_u64 __union_size[6];
 	};
 	__u32 last;

@@ -464,6 +464,52 @@ static unsigned long iopt_batch_from_domain(struct iopt_work *work,
 }
 
 /*
+ * Every change to a domain's page table goes through these three, with
+ * the io_pagetable's map_lock held: one writer per domain at a time. MAPs
+ * fill without the IOVA lock, so without it two MAPs, or a MAP and an
+ * UNMAP, would write one domain at once, and 6.1's VT-d keeps the highest
+ * mapped address (dmar_domain->max_addr) with no lock of its own: a lost
+ * update lets a later attach cut away a live high mapping, whose UNMAP then
+ * BUG()s. Pinning and reading PFNs back stay outside the lock.
+ */
+static int iopt_domain_map(struct io_pagetable *iopt,
+			   struct iommu_domain *domain, unsigned long iova,
+			   phys_addr_t phys, size_t length, int prot)
+{
+	int rc;
+
+	mutex_lock(&iopt->map_lock);
+	rc = iommu_map(domain, iova, phys, length, prot);
+	mutex_unlock(&iopt->map_lock);
+	return rc;
+}
+
+static ssize_t iopt_domain_map_sg(struct io_pagetable *iopt,
+				  struct iommu_domain *domain,
+				  unsigned long iova, struct scatterlist *sg,
+				  unsigned int nents, int prot)
+{
+	ssize_t mapped;
+
+	mutex_lock(&iopt->map_lock);
+	mapped = iommu_map_sg(domain, iova, sg, nents, prot);
+	mutex_unlock(&iopt->map_lock);
+	return mapped;
+}
+
+static size_t iopt_domain_unmap(struct io_pagetable *iopt,
+				struct iommu_domain *domain,
+				unsigned long iova, size_t size)
+{
+	size_t unmapped;
+
+	mutex_lock(&iopt->map_lock);
+	unmapped = iommu_unmap(domain, iova, size);
+	mutex_unlock(&iopt->map_lock);
+	return unmapped;
+}
+
+/*
  * Map [iova, iova + length) to phys, page by page if large pages are off.
  * Every IOPTE is cache coherent (IOMMU_CACHE): without it some page-table
  * formats (io-pgtable-arm) make non-snooping entries, and DMA then misses
@@ -473,21 +519,23 @@ static int iopt_map_range(struct iopt_area *area, struct iommu_domain *domain,
 			  unsigned long iova, phys_addr_t phys,
 			  unsigned long length)
 {
+	struct io_pagetable *iopt = area->iopt;
 	int prot = area->iommu_prot | IOMMU_CACHE;
 	unsigned long done = 0;
 	int rc;
 
-	if (!area->iopt->disable_large_pages)
-		return iommu_map(domain, iova, phys, length, prot);
+	if (!iopt->disable_large_pages)
+		return iopt_domain_map(iopt, domain, iova, phys, length, prot);
 
 	while (done != length) {
 		unsigned long chunk = min(length - done,
 					  PAGE_SIZE - offset_in_page(iova + done));
 
-		rc = iommu_map(domain, iova + done, phys + done, chunk, prot);
+		rc = iopt_domain_map(iopt, domain, iova + done, phys + done,
+				     chunk, prot);
 		if (rc) {
 			if (done)
-				iommu_unmap(domain, iova, done);
+				iopt_domain_unmap(iopt, domain, iova, done);
 			return rc;
 		}
 		done += chunk;
@@ -495,13 +543,14 @@ static int iopt_map_range(struct iopt_area *area, struct iommu_domain *domain,
 	return 0;
 }
 
-static void iopt_unmap_iova_range(struct iommu_domain *domain,
+static void iopt_unmap_iova_range(struct io_pagetable *iopt,
+				  struct iommu_domain *domain,
 				  unsigned long iova, unsigned long last)
 {
 	size_t size = last - iova + 1;
 	size_t unmapped;
 
-	unmapped = iommu_unmap(domain, iova, size);
+	unmapped = iopt_domain_unmap(iopt, domain, iova, size);
 	WARN_ON(unmapped != size);
 }
 
@@ -549,9 +598,11 @@ err_unmap:
 	 */
 	for (j = 0; j != ndomains; j++) {
 		if (j < i)
-			iopt_unmap_iova_range(domains[j], batch_iova, last);
+			iopt_unmap_iova_range(area->iopt, domains[j],
+					      batch_iova, last);
 		else if (iova != batch_iova)
-			iopt_unmap_iova_range(domains[j], batch_iova, iova - 1);
+			iopt_unmap_iova_range(area->iopt, domains[j],
+					      batch_iova, iova - 1);
 	}
 	return rc;
 }
@@ -661,20 +712,21 @@ static int iopt_map_batch(struct iopt_work *work,
 		goto out;
 	}
 	for (i = 0; i != ndomains; i++) {
-		mapped = iommu_map_sg(domains[i], iova, work->sgl, nents, prot);
+		mapped = iopt_domain_map_sg(area->iopt, domains[i], iova,
+					    work->sgl, nents, prot);
 		if (mapped == length)
 			continue;
 		/* iommu_map_sg() undid its own work when it failed */
 		if (WARN_ON(mapped >= 0)) {
 			if (mapped)
-				iopt_unmap_iova_range(domains[i], iova,
-						      iova + mapped - 1);
+				iopt_unmap_iova_range(area->iopt, domains[i],
+						      iova, iova + mapped - 1);
 			rc = -EINVAL;
 		} else {
 			rc = mapped;
 		}
 		while (i--)
-			iopt_unmap_iova_range(domains[i], iova,
+			iopt_unmap_iova_range(area->iopt, domains[i], iova,
 					      iova + length - 1);
 		break;
 	}
@@ -866,7 +918,7 @@ static void iopt_unfill_range(struct iopt_work *work,
 		chunk_last = index - 1;
 
 		for (i = 0; i != ndomains; i++)
-			iopt_unmap_iova_range(domains[i],
+			iopt_unmap_iova_range(area->iopt, domains[i],
 					      iopt_index_iova(area,
 							      work->batch_index),
 					      iopt_index_last_iova(area,
@@ -1312,7 +1364,8 @@ int iopt_area_copy_domain(struct iopt_area *area, struct iommu_domain *src,
 							     work.batch_index);
 
 			if (work.batch_index != first)
-				iopt_unmap_iova_range(dst, area->node.start,
+				iopt_unmap_iova_range(area->iopt, dst,
+						      area->node.start,
 						      done - 1);
 			break;
 		}
@@ -1330,7 +1383,8 @@ void iopt_area_unmap_domain(struct iopt_area *area,
 			    struct iommu_domain *domain)
 {
 	WARN_ON(area->storage_domain == domain);
-	iopt_unmap_iova_range(domain, area->node.start, area->node.last);
+	iopt_unmap_iova_range(area->iopt, domain, area->node.start,
+			      area->node.last);
 }
 
 /**

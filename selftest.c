@@ -37,6 +37,7 @@
  * the group ownership rules.
  */
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/file.h>
@@ -86,7 +87,34 @@ struct mock_domain {
 	bool enforce_coherency;
 	/* has its geometry: from the start, or since its first attach */
 	bool finalised;
+	/* maps and unmaps running now: iommufd must make it at most 1 */
+	atomic_t writers;
 };
+
+/* MOCK_WRITERS: a sleep inside each map and unmap, and overlaps seen */
+static unsigned int mock_write_delay_us;
+static atomic_long_t mock_write_overlaps;
+
+/*
+ * A map or unmap begins. Like 6.1's VT-d (max_addr), the mock's page table
+ * takes one writer at a time; iommufd serialises them (pages.c). Another
+ * writer already inside is counted and warned about. The sleep widens the
+ * window for the test that checks it.
+ */
+static void mock_writer_enter(struct mock_domain *md)
+{
+	unsigned int delay = READ_ONCE(mock_write_delay_us);
+
+	if (WARN_ON_ONCE(atomic_inc_return(&md->writers) != 1))
+		atomic_long_inc(&mock_write_overlaps);
+	if (delay)
+		usleep_range(delay, delay + delay / 4 + 1);
+}
+
+static void mock_writer_exit(struct mock_domain *md)
+{
+	atomic_dec(&md->writers);
+}
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
 {
@@ -263,12 +291,11 @@ static void mock_domain_detach_dev(struct iommu_domain *domain,
 {
 }
 
-static int mock_domain_map_pages(struct iommu_domain *domain,
-				 unsigned long iova, phys_addr_t paddr,
-				 size_t pgsize, size_t pgcount, int prot,
-				 gfp_t gfp, size_t *mapped)
+static int __mock_domain_map_pages(struct mock_domain *md,
+				   unsigned long iova, phys_addr_t paddr,
+				   size_t pgsize, size_t pgcount, int prot,
+				   gfp_t gfp, size_t *mapped)
 {
-	struct mock_domain *md = to_mock_domain(domain);
 	u64 flags = 0;
 	size_t page;
 
@@ -311,12 +338,25 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	return 0;
 }
 
-static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
-				      unsigned long iova, size_t pgsize,
-				      size_t pgcount,
-				      struct iommu_iotlb_gather *gather)
+static int mock_domain_map_pages(struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t pgsize, size_t pgcount, int prot,
+				 gfp_t gfp, size_t *mapped)
 {
 	struct mock_domain *md = to_mock_domain(domain);
+	int rc;
+
+	mock_writer_enter(md);
+	rc = __mock_domain_map_pages(md, iova, paddr, pgsize, pgcount, prot,
+				     gfp, mapped);
+	mock_writer_exit(md);
+	return rc;
+}
+
+static size_t __mock_domain_unmap_pages(struct mock_domain *md,
+					unsigned long iova, size_t pgsize,
+					size_t pgcount)
+{
 	size_t total = pgsize * pgcount;
 	size_t off;
 
@@ -333,6 +373,20 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 		WARN_ON_ONCE(!page_maybe_dma_pinned(pfn_to_page(PHYS_PFN(phys))));
 	}
 	return total;
+}
+
+static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
+				      unsigned long iova, size_t pgsize,
+				      size_t pgcount,
+				      struct iommu_iotlb_gather *gather)
+{
+	struct mock_domain *md = to_mock_domain(domain);
+	size_t unmapped;
+
+	mock_writer_enter(md);
+	unmapped = __mock_domain_unmap_pages(md, iova, pgsize, pgcount);
+	mock_writer_exit(md);
+	return unmapped;
 }
 
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
@@ -1421,6 +1475,16 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_md_iopte(ucmd, cmd);
 	case IOMMU_TEST_OP_READBACK_STATS:
 		return iommufd_test_readback_stats(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_WRITERS:
+		if (cmd->mock_writers.__reserved)
+			return -EINVAL;
+		/* a wide window, not a hang: at most a second each */
+		if (cmd->mock_writers.delay_us > USEC_PER_SEC)
+			return -EINVAL;
+		WRITE_ONCE(mock_write_delay_us, cmd->mock_writers.delay_us);
+		cmd->mock_writers.out_overlaps =
+			atomic_long_read(&mock_write_overlaps);
+		return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	default:
 		return -EOPNOTSUPP;
 	}

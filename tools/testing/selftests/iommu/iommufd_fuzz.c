@@ -272,6 +272,10 @@ static const struct fz_cmd fz_cmds[] = {
 		U4(mock_domain.out_idev_id, K_OUT_IDEV)),
 	TEST_OP("readback_stats", IOMMU_TEST_OP_READBACK_STATS, 1,
 		U8(readback.out_read_cpu, K_OUT)),
+	/* no delay: the fuzzer would crawl */
+	TEST_OP("mock_writers", IOMMU_TEST_OP_MOCK_WRITERS, 1,
+		U4(mock_writers.delay_us, K_CONST, 0),
+		U4(mock_writers.__reserved, K_RSV)),
 	TEST_OP("unknown_op", 999, 1, U4(id, K_ANYID)),
 };
 

@@ -1426,4 +1426,87 @@ TEST_F_TIMEOUT(race, unmap_not_behind_owner_mmap_lock, RACE_TIMEOUT)
 	fuse_stall_stop(fs);
 }
 
+#define WRITERS 2
+#define WRITER_PAGES 16
+
+struct domain_writer {
+	int fd;
+	__u32 ioas;
+	__u64 iova;
+	void *buf;
+	atomic_int *inside;
+	atomic_int *both;
+	int rc;
+};
+
+/* MAP and UNMAP one page at a time, counting calls made beside another */
+static void *domain_writer_thread(void *arg)
+{
+	struct domain_writer *w = arg;
+	unsigned int i;
+
+	for (i = 0; i < WRITER_PAGES && !w->rc; i++) {
+		__u64 iova = w->iova + i * page_size;
+
+		if (atomic_fetch_add(w->inside, 1))
+			atomic_fetch_add(w->both, 1);
+		w->rc = _map_fixed(w->fd, w->ioas,
+				   (char *)w->buf + (i % RACE_PAGES) * page_size,
+				   page_size, iova);
+		if (!w->rc)
+			w->rc = _ioas_unmap(w->fd, w->ioas, iova, page_size,
+					    NULL);
+		atomic_fetch_sub(w->inside, 1);
+	}
+	return NULL;
+}
+
+/*
+ * MAPs fill and UNMAPs unmap without excluding each other (the pinning
+ * is what must run in parallel), but a domain's page table takes one
+ * writer at a time: 6.1's VT-d keeps its highest mapped address without a
+ * lock. The mock counts a map or unmap that begins while another runs on
+ * the same domain; each one sleeps a millisecond inside the driver, so two
+ * threads mapping and unmapping pages of one IOAS would overlap there
+ * every time without the lock. They do overlap in their ioctls (counted
+ * here, so the test is known to have raced), and never in the driver.
+ */
+TEST_F_TIMEOUT(race, domain_written_by_one_at_a_time, RACE_TIMEOUT)
+{
+	struct domain_writer w[WRITERS];
+	atomic_int inside = 0, both = 0;
+	__u64 overlaps0, overlaps1;
+	struct iommufd_stats before;
+	pthread_t t[WRITERS];
+	__u32 stdev;
+	unsigned int i;
+
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, NULL));
+	STATS(&before);
+	ASSERT_EQ(0, _mock_writers(self->fd, 1000, &overlaps0));
+	for (i = 0; i < WRITERS; i++) {
+		w[i] = (struct domain_writer){
+			.fd = self->fd,
+			.ioas = self->ioas,
+			.iova = self->base + i * WRITER_PAGES * page_size,
+			.buf = self->buf,
+			.inside = &inside,
+			.both = &both,
+		};
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, domain_writer_thread,
+					    &w[i]));
+	}
+	for (i = 0; i < WRITERS; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	ASSERT_EQ(0, _mock_writers(self->fd, 0, &overlaps1));
+	for (i = 0; i < WRITERS; i++)
+		EXPECT_EQ(0, w[i].rc);
+	TH_LOG("%d of %d calls began while the other thread was in one",
+	       (int)both, WRITERS * WRITER_PAGES);
+	EXPECT_LT(0, both);
+	EXPECT_EQ(overlaps0, overlaps1);
+	race_end(_metadata, self->fd, &before, &stdev, 1);
+	CLOSE_ALL();
+}
+
 TEST_HARNESS_MAIN

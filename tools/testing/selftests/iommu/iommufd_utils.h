@@ -536,6 +536,24 @@ static inline int _get_readback(int fd, struct readback_stats *r)
 	return 0;
 }
 
+/*
+ * MOCK_WRITERS: sleep @delay_us inside every mock map and unmap from now
+ * on; *@overlaps: how often one began while another ran on its domain.
+ */
+static inline int _mock_writers(int fd, __u32 delay_us, __u64 *overlaps)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_WRITERS,
+		.mock_writers = { .delay_us = delay_us },
+	};
+	int rc;
+
+	rc = _test_cmd(fd, &cmd);
+	if (!rc && overlaps)
+		*overlaps = cmd.mock_writers.out_overlaps;
+	return rc;
+}
+
 struct mock_iopte {
 	__u64 phys;
 	__u64 size;
