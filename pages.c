@@ -270,6 +270,28 @@ static unsigned long iopt_read_pfn(struct iopt_area *area,
 }
 
 /*
+ * IOMMUFD_DEBUG: every PFN of the batch is pinned. A domain may map a page
+ * only while it is pinned, so this holds for what is about to be mapped
+ * and for what is about to be unmapped; a page found unpinned here is one
+ * a device could reach after it was freed.
+ */
+static void iopt_debug_batch_pinned(struct pfn_batch *batch)
+{
+	unsigned int run;
+	unsigned long i;
+
+	if (!IS_ENABLED(CONFIG_IOMMUFD_DEBUG))
+		return;
+	for (run = 0; run != batch->nruns; run++) {
+		for (i = 0; i != batch->npfns[run]; i++) {
+			struct page *page = pfn_to_page(batch->pfns[run] + i);
+
+			WARN_ON_ONCE(!page_maybe_dma_pinned(page));
+		}
+	}
+}
+
+/*
  * The noted run of @area that holds page @index, or NULL; *@r is where the
  * search starts and is left for the next, higher, index.
  */
@@ -705,6 +727,7 @@ static int iopt_map_batch(struct iopt_work *work,
 
 	if (!work->batch.nruns)
 		return 0;
+	iopt_debug_batch_pinned(&work->batch);
 	if (!area->iopt->disable_large_pages)
 		nents = iopt_batch_to_sg(work, &length);
 	if (!nents) {
@@ -916,6 +939,7 @@ static void iopt_unfill_range(struct iopt_work *work,
 		work->batch_index = index;
 		index = iopt_batch_from_domain(work, domains[0], index, last);
 		chunk_last = index - 1;
+		iopt_debug_batch_pinned(&work->batch);
 
 		for (i = 0; i != ndomains; i++)
 			iopt_unmap_iova_range(area->iopt, domains[i],

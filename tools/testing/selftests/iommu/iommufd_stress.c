@@ -14,12 +14,22 @@
  * The one_fd test runs all of them on one iommufd; across_fds gives the
  * threads two, each operation picks one, IDs of one are also tried on the
  * other, and both map the same memory (so its pages are pinned by two
- * pages objects at once).
+ * pages objects at once). memory_churn runs them on two files over memory
+ * that changes under the mappings: the buffer is THP-backed where the
+ * kernel has THP, and threads also zap slots (MADV_DONTNEED), make them
+ * read-only for a moment (mprotect), replace them with new private or
+ * shared (shmem) memory (mmap MAP_FIXED), fork (which write-protects the
+ * buffer), and change IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, which shrinks
+ * the batches pinning and unpinning work in. Each of those invalidates
+ * the CPU page table that unmaps read PFNs back from, so the fast read-back
+ * and its fallback both race everything else.
  *
  * Any errno is accepted that a serial order of the same calls could give
  * (ENOENT, EEXIST, EBUSY, EINVAL, EBADF, ...); any other fails the test.
  * At the end, with the threads joined: every mock domain must map exactly
- * what its IOAS maps, and once everything is closed, nothing may be left
+ * what its IOAS maps (after memory_churn, once the buffer is mapped anew:
+ * the old mappings rightly keep the replaced pages), and once everything
+ * is closed, nothing may be left
  * pinned, no pages object or area may be left, and locked_vm and
  * pinned_vm must be back at their baseline. The operations per second are
  * printed, never checked.
@@ -53,14 +63,23 @@
 enum st_op {
 	OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_COPY, OP_PIN, OP_UNPIN, OP_RW,
 	OP_ACCESS_REPLACE, OP_ACCESS_RENEW, OP_ATTACH, OP_DETACH, OP_REPLACE,
-	OP_HWPT_ALLOC, OP_HWPT_DESTROY, OP_WRONG_FD, OP_CHURN, OP_NR
+	OP_HWPT_ALLOC, OP_HWPT_DESTROY, OP_WRONG_FD, OP_CHURN,
+	/* memory_churn only */
+	OP_ZAP, OP_PROTECT, OP_REPLACE_MEM, OP_FORK, OP_TEMP_LIMIT, OP_NR
 };
 
 static const char *const st_op_name[OP_NR] = {
 	"map", "unmap", "unmap_all", "copy", "pin", "unpin", "rw",
 	"access_replace", "access_renew", "attach", "detach", "replace",
 	"hwpt_alloc", "hwpt_destroy", "wrong_fd", "churn",
+	"zap", "protect", "replace_mem", "fork", "temp_limit",
 };
+
+/* the memory operations, in memory_churn only */
+static bool st_is_memory_op(unsigned int op)
+{
+	return op >= OP_ZAP && op < OP_NR;
+}
 
 /* the errnos a serial order of the racing calls can give */
 static bool st_errno_expected(int err)
@@ -79,6 +98,15 @@ static bool st_errno_expected(int err)
 	return false;
 }
 
+/*
+ * With memory changing under them: pinning or copying through a slot
+ * that is read-only for the moment.
+ */
+static bool st_errno_expected_churn(int err)
+{
+	return st_errno_expected(err) || err == EFAULT;
+}
+
 struct st_file {
 	int fd;
 	__u32 ioas[ST_IOAS];
@@ -91,6 +119,10 @@ struct st_file {
 struct st_shared {
 	struct st_file file[ST_FDS];
 	unsigned int nfiles;
+	/* memory_churn: the memory operations run too */
+	bool churn;
+	/* one memory operation on a slot at a time: no write to a R/O slot */
+	pthread_mutex_t slot_lock[ST_SLOTS];
 	void *buf;
 	struct timespec end;
 	time_t hard_end;
@@ -132,6 +164,11 @@ static unsigned int st_rand(struct st_thread *t, unsigned int n)
 	return (unsigned int)((t->rnd * 0x2545f4914f6cdd1dULL) >> 33) % n;
 }
 
+static bool st_op_runs(struct st_shared *sh, unsigned int op)
+{
+	return sh->churn || !st_is_memory_op(op);
+}
+
 /*
  * The run is over once its time has passed and every kind of operation
  * has succeeded at least once (which a slow host may take longer to get
@@ -149,7 +186,8 @@ static bool st_over(struct st_shared *sh)
 	if (now.tv_sec >= sh->hard_end)
 		return true;
 	for (i = 0; i < OP_NR; i++)
-		if (i != OP_WRONG_FD && sh->errors[i] >= sh->count[i])
+		if (st_op_runs(sh, i) && i != OP_WRONG_FD &&
+		    sh->errors[i] >= sh->count[i])
 			return false;
 	return true;
 }
@@ -189,6 +227,78 @@ static int st_churn(struct st_thread *t)
 	if (access >= 0)
 		close(access);
 	close(fd);
+	return rc;
+}
+
+/* a slot's memory, replaced: private or shared, filled anew */
+static int st_replace_mem(struct st_thread *t, unsigned int s)
+{
+	int flags = MAP_FIXED | MAP_ANONYMOUS |
+		    (st_rand(t, 2) ? MAP_SHARED : MAP_PRIVATE);
+	void *p = st_slot(t->sh, s);
+
+	if (mmap(p, ST_SLOT_SIZE, PROT_READ | PROT_WRITE, flags, -1, 0) ==
+	    MAP_FAILED)
+		return errno;
+	memset(p, 0x40 + s, ST_SLOT_SIZE);
+	return 0;
+}
+
+/* a child that exits at once: the buffer is write-protected for COW */
+static int st_fork(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return errno;
+	if (!pid)
+		_exit(0);
+	if (waitpid(pid, &status, 0) != pid)
+		return errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : ECHILD;
+}
+
+static int st_temp_limit(struct st_thread *t)
+{
+	/* off, one batch entry, or a few; all the same to correctness */
+	static const __u32 limits[] = { 0, 1, 64, 512, 4096 };
+
+	return _set_temp_memory_limit(t->sh->file[0].fd,
+				      limits[st_rand(t, 5)]);
+}
+
+static int __st_memory_op(struct st_thread *t, enum st_op op, unsigned int s)
+{
+	void *p = st_slot(t->sh, s);
+
+	switch (op) {
+	case OP_ZAP:
+		return madvise(p, ST_SLOT_SIZE, MADV_DONTNEED) ? errno : 0;
+	case OP_PROTECT:
+		if (mprotect(p, ST_SLOT_SIZE, PROT_READ))
+			return errno;
+		sched_yield();
+		return mprotect(p, ST_SLOT_SIZE, PROT_READ | PROT_WRITE) ?
+		       errno : 0;
+	case OP_REPLACE_MEM:
+		return st_replace_mem(t, s);
+	case OP_FORK:
+		return st_fork();
+	case OP_TEMP_LIMIT:
+		return st_temp_limit(t);
+	default:
+		return 0;
+	}
+}
+
+static int st_memory_op(struct st_thread *t, enum st_op op, unsigned int s)
+{
+	int rc;
+
+	pthread_mutex_lock(&t->sh->slot_lock[s]);
+	rc = __st_memory_op(t, op, s);
+	pthread_mutex_unlock(&t->sh->slot_lock[s]);
 	return rc;
 }
 
@@ -305,7 +415,7 @@ static int st_one(struct st_thread *t, enum st_op op)
 	case OP_CHURN:
 		return st_churn(t);
 	default:
-		return 0;
+		return st_memory_op(t, op, s);
 	}
 }
 
@@ -316,6 +426,8 @@ static const unsigned int st_weight[OP_NR] = {
 	[OP_ACCESS_RENEW] = 1, [OP_ATTACH] = 4, [OP_DETACH] = 3,
 	[OP_REPLACE] = 5, [OP_HWPT_ALLOC] = 3, [OP_HWPT_DESTROY] = 3,
 	[OP_WRONG_FD] = 2, [OP_CHURN] = 1,
+	[OP_ZAP] = 3, [OP_PROTECT] = 2, [OP_REPLACE_MEM] = 3, [OP_FORK] = 1,
+	[OP_TEMP_LIMIT] = 2,
 };
 
 static enum st_op st_pick(struct st_thread *t)
@@ -323,9 +435,12 @@ static enum st_op st_pick(struct st_thread *t)
 	unsigned int total = 0, r, i;
 
 	for (i = 0; i < OP_NR; i++)
-		total += st_weight[i];
+		if (st_op_runs(t->sh, i))
+			total += st_weight[i];
 	r = st_rand(t, total);
 	for (i = 0; i < OP_NR; i++) {
+		if (!st_op_runs(t->sh, i))
+			continue;
 		if (r < st_weight[i])
 			return i;
 		r -= st_weight[i];
@@ -345,7 +460,8 @@ static void *st_worker(void *arg)
 		atomic_fetch_add(&sh->count[op], 1);
 		if (rc)
 			atomic_fetch_add(&sh->errors[op], 1);
-		if (!st_errno_expected(rc) &&
+		if (!(sh->churn ? st_errno_expected_churn(rc) :
+		      st_errno_expected(rc)) &&
 		    atomic_fetch_add(&sh->unexpected, 1) == 0) {
 			atomic_store(&sh->first_err, rc);
 			atomic_store(&sh->first_op, op);
@@ -370,6 +486,29 @@ FIXTURE_SETUP(stress)
 	self->buf_size = ST_SLOTS * ST_SLOT_SIZE;
 	self->sh.buf = alloc_buffer(self->buf_size, 0x51);
 	ASSERT_NE(NULL, self->sh.buf);
+}
+
+/*
+ * memory_churn's buffer: inside a 2 MiB aligned stretch that asked for
+ * THP before it was first touched, so that it starts as one huge page
+ * where the kernel has THP (the zaps and replacements then split it).
+ */
+static void *st_thp_buffer(struct __test_metadata *_metadata,
+			   struct _test_data_stress *self)
+{
+	const size_t huge = 2UL << 20;
+	char *p, *aligned;
+
+	p = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	aligned = (char *)(((uintptr_t)p + huge - 1) & ~(huge - 1));
+	/* EINVAL without THP: then it is plain memory */
+	madvise(aligned, huge, MADV_HUGEPAGE);
+	fill_pattern(aligned, self->buf_size, 0x52);
+	munmap(self->sh.buf, self->buf_size);
+	return aligned;
 }
 
 FIXTURE_TEARDOWN(stress)
@@ -397,6 +536,38 @@ static void st_open(struct __test_metadata *_metadata, struct st_file *f,
 					  &f->stdev[i], NULL, &f->idev[i]));
 	ASSERT_EQ(0, _create_access(f->fd, f->ioas[0], 0, &access));
 	atomic_store(&f->access, access);
+}
+
+/*
+ * After memory_churn, with the threads stopped: the old mappings keep the
+ * pages they pinned, which the buffer may no longer have. Unmap all in
+ * every file, make every slot plain memory again, once (a second
+ * MAP_FIXED would leave the first file's new mappings stale in turn), and
+ * map the slots anew in each file's first IOAS.
+ */
+static void st_map_anew(struct __test_metadata *_metadata,
+			struct st_shared *sh)
+{
+	unsigned int f, i, s;
+
+	for (f = 0; f < sh->nfiles; f++)
+		for (i = 0; i < ST_IOAS; i++)
+			ASSERT_EQ(0, _ioas_unmap(sh->file[f].fd,
+						 sh->file[f].ioas[i], 0,
+						 U64_MAX, NULL));
+	for (s = 0; s < ST_SLOTS; s++) {
+		ASSERT_NE(MAP_FAILED, mmap(st_slot(sh, s), ST_SLOT_SIZE,
+					   PROT_READ | PROT_WRITE,
+					   MAP_FIXED | MAP_PRIVATE |
+					   MAP_ANONYMOUS, -1, 0));
+		memset(st_slot(sh, s), 0x60 + s, ST_SLOT_SIZE);
+	}
+	for (f = 0; f < sh->nfiles; f++)
+		for (s = 0; s < ST_SLOTS; s += 2)
+			ASSERT_EQ(0, _map_fixed(sh->file[f].fd,
+						sh->file[f].ioas[0],
+						st_slot(sh, s), ST_SLOT_SIZE,
+						ST_IOVA(s)));
 }
 
 /*
@@ -432,7 +603,8 @@ static void st_check_domains(struct __test_metadata *_metadata,
 }
 
 static void st_run(struct __test_metadata *_metadata,
-		   struct _test_data_stress *self, unsigned int nfiles)
+		   struct _test_data_stress *self, unsigned int nfiles,
+		   bool churn)
 {
 	struct st_shared *sh = &self->sh;
 	struct iommufd_stats now;
@@ -445,6 +617,13 @@ static void st_run(struct __test_metadata *_metadata,
 	/* a hang is a failure too: SIGALRM ends this test's process */
 	alarm(secs * 20 + 600);
 	sh->nfiles = nfiles;
+	sh->churn = churn;
+	for (i = 0; i < ST_SLOTS; i++)
+		pthread_mutex_init(&sh->slot_lock[i], NULL);
+	if (churn) {
+		sh->buf = st_thp_buffer(_metadata, self);
+		ASSERT_NE(NULL, sh->buf);
+	}
 	for (i = 0; i < nfiles; i++)
 		st_open(_metadata, &sh->file[i], sh->buf);
 
@@ -465,6 +644,8 @@ static void st_run(struct __test_metadata *_metadata,
 	elapsed = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
 	for (i = 0; i < OP_NR; i++) {
+		if (!st_op_runs(sh, i))
+			continue;
 		total += sh->count[i];
 		errs += sh->errors[i];
 		printf("#   %-15s %8lu calls, %8lu refused\n", st_op_name[i],
@@ -481,11 +662,17 @@ static void st_run(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, sh->unexpected);
 	/* every kind of operation ran, and some of each succeeded */
 	for (i = 0; i < OP_NR; i++) {
+		if (!st_op_runs(sh, i))
+			continue;
 		EXPECT_LT(0, sh->count[i]);
 		if (i != OP_WRONG_FD)
 			EXPECT_LT(sh->errors[i], sh->count[i]);
 	}
 
+	if (churn) {
+		ASSERT_EQ(0, _set_temp_memory_limit(sh->file[0].fd, 0));
+		st_map_anew(_metadata, sh);
+	}
 	for (i = 0; i < nfiles; i++)
 		st_check_domains(_metadata, sh, &sh->file[i]);
 	/* the pins, HWPTs and accesses still held go with the files */
@@ -507,12 +694,17 @@ static void st_run(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(stress, one_fd, ST_TIMEOUT)
 {
-	st_run(_metadata, self, 1);
+	st_run(_metadata, self, 1, false);
 }
 
 TEST_F_TIMEOUT(stress, across_fds, ST_TIMEOUT)
 {
-	st_run(_metadata, self, 2);
+	st_run(_metadata, self, 2, false);
+}
+
+TEST_F_TIMEOUT(stress, memory_churn, ST_TIMEOUT)
+{
+	st_run(_metadata, self, 2, true);
 }
 
 TEST_HARNESS_MAIN
