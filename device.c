@@ -31,6 +31,15 @@
  * the old HWPT is let go only afterwards. Detaching the last device of a
  * group puts the group back on its blocking domain.
  *
+ * Moving to the blocking domain can fail (6.1's VT-d allocates on every
+ * attach). It is retried for a while; a group that still can't be blocked
+ * stays on the domain it is on, which must then never be freed under it:
+ * the group takes that domain over (iommufd_group.stuck), its HWPT still
+ * unmaps the IOAS from it (the device then reaches nothing at all) but
+ * leaves it to the group, and the group refuses every attach until its
+ * last device is unbound, when the domain is freed once the group is off
+ * it.
+ *
  * Locking: iommufd_group.lock serialises attach, replace and detach of the
  * devices of one group; the IOAS mutex, taken inside it, protects the
  * IOAS's list of HWPTs and a HWPT joining the IOAS. The order of all locks
@@ -50,9 +59,19 @@
 
 #include "iommufd_private.h"
 
-/* Take (or share) the DMA ownership of @group for @ictx. */
+static int iommufd_group_learn_enforce(struct iommufd_group *igroup,
+				       struct device *dev);
+static bool iommufd_group_uses(struct iommufd_group *igroup,
+			       struct iommu_domain *domain);
+
+/*
+ * Take (or share) the DMA ownership of @group, the group of @dev, for
+ * @ictx; the first time, find out whether the group's IOMMU can enforce
+ * cache coherency.
+ */
 static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
-					       struct iommu_group *group)
+					       struct iommu_group *group,
+					       struct device *dev)
 {
 	unsigned long key = iommu_group_id(group);
 	struct iommufd_group *igroup;
@@ -83,6 +102,16 @@ static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
 	mutex_init(&igroup->lock);
 	igroup->group = iommu_group_ref_get(group);
 	igroup->nbound = 1;
+	rc = iommufd_group_learn_enforce(igroup, dev);
+	if (rc) {
+		xa_erase(&ictx->groups, key);
+		iommu_group_release_dma_owner(group);
+		if (igroup->stuck && !iommufd_group_uses(igroup, igroup->stuck))
+			iommu_domain_free(igroup->stuck);
+		iommu_group_put(igroup->group);
+		mutex_destroy(&igroup->lock);
+		goto err_free;
+	}
 	goto out_unlock;
 
 err_free:
@@ -106,6 +135,9 @@ static void iommufd_group_put(struct iommufd_ctx *ictx,
 
 	WARN_ON(igroup->nattached);
 	iommu_group_release_dma_owner(igroup->group);
+	/* Off it now, unless even that failed: then it is never freed. */
+	if (igroup->stuck && !iommufd_group_uses(igroup, igroup->stuck))
+		iommu_domain_free(igroup->stuck);
 	iommu_group_put(igroup->group);
 	mutex_destroy(&igroup->lock);
 	kfree(igroup);
@@ -194,7 +226,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 		iommu_group_put(group);
 		return ERR_PTR(rc);
 	}
-	igroup = iommufd_group_get(ictx, group);
+	igroup = iommufd_group_get(ictx, group, dev);
 	iommu_group_put(group);
 	if (IS_ERR(igroup))
 		return ERR_CAST(igroup);
@@ -314,24 +346,53 @@ static int iommufd_group_move(struct iommufd_group *igroup,
 	return rc;
 }
 
+/* How often, 20 ms apart, a group is asked to move to its blocking domain */
+#define IOMMUFD_BLOCK_TRIES 50
+
 /*
- * Move the group from @from to its blocking domain, which must work: the
- * HWPT it is on may be freed next. 6.1's VT-d allocates when it attaches
- * any domain, the blocking one too, so a short allocation failure can make
- * the first try fail; try again for a while (memory comes back, or an
- * injected failure is spent) before giving up with a warning.
+ * Move the group to its blocking domain from @from's domain, or (@from
+ * NULL) from @domain, a domain of no HWPT. 6.1's VT-d allocates when it
+ * attaches any domain, the blocking one too, so a short allocation failure
+ * can make a try fail; try again for a while (memory comes back, or an
+ * injected failure is spent). If the group still can't be blocked, it
+ * stays where it is and takes that domain over: see the top of the file.
+ *
+ * Return: true if the group is blocked.
  */
-static void iommufd_group_block(struct iommufd_group *igroup,
-				struct iommufd_hw_pagetable *from)
+static bool iommufd_group_block(struct iommufd_group *igroup,
+				struct iommufd_hw_pagetable *from,
+				struct iommu_domain *domain)
 {
 	unsigned int tries;
 
 	lockdep_assert_held(&igroup->lock);
 	for (tries = 0; iommufd_group_move(igroup, from, NULL); tries++) {
-		if (WARN_ON(tries == 50))
-			return;
+		if (tries == IOMMUFD_BLOCK_TRIES) {
+			pr_err_ratelimited("iommufd: iommu_group %d can't be moved to its blocking domain; it stays on its domain and takes no attach\n",
+					   iommu_group_id(igroup->group));
+			if (from) {
+				domain = from->domain;
+				from->domain_stuck = true;
+			}
+			igroup->stuck = domain;
+			return false;
+		}
 		msleep(20);
 	}
+	return true;
+}
+
+static int iommufd_dev_on_domain(struct device *dev, void *data)
+{
+	return iommu_get_domain_for_dev(dev) == data;
+}
+
+/* Is a device of the group on @domain? */
+static bool iommufd_group_uses(struct iommufd_group *igroup,
+			       struct iommu_domain *domain)
+{
+	return iommu_group_for_each_dev(igroup->group, domain,
+					iommufd_dev_on_domain) > 0;
 }
 
 /*
@@ -361,7 +422,7 @@ static int iommufd_group_switch(struct iommufd_group *igroup,
 	rc = iommufd_hw_pagetable_join(hwpt);
 	/* never stay on the domain of @hwpt, which goes away now */
 	if (rc && (!cur || iommufd_group_move(igroup, hwpt, cur)))
-		iommufd_group_block(igroup, hwpt);
+		iommufd_group_block(igroup, hwpt, NULL);
 	return rc;
 }
 
@@ -384,6 +445,9 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	*old = NULL;
 	if (cur == hwpt)
 		return 0;
+	/* The group is on a domain it could not leave: no attach moves it. */
+	if (igroup->stuck)
+		return -EIO;
 	/* A domain of another IOMMU driver (the mock's, VT-d's) */
 	if (hwpt->domain->ops != dev_iommu_ops(idev->dev)->default_domain_ops)
 		return -EINVAL;
@@ -481,83 +545,52 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		}
 	}
 
-	rc = iommufd_device_attach_new(idev, ioas,
-				       idev->igroup->coherency >= 0, pt_id, old);
-	/*
-	 * 6.1's IOMMU_CAP_CACHE_COHERENCY says what the IOMMU driver can do,
-	 * not whether this device's IOMMU unit can: VT-d without snoop
-	 * control refuses the attach of an enforcing domain (-EOPNOTSUPP;
-	 * other drivers say -EINVAL). Fall back to a plain page table, and
-	 * remember for the group's next HWPTs.
-	 */
-	if (!rc && idev->hwpt->enforce_cache_coherency)
-		idev->igroup->coherency = 1;
-	if ((rc == -EINVAL || rc == -EOPNOTSUPP) &&
-	    idev->igroup->coherency >= 0) {
-		rc = iommufd_device_attach_new(idev, ioas, false, pt_id, old);
-		if (!rc)
-			idev->igroup->coherency = -1;
-	}
+	rc = iommufd_device_attach_new(idev, ioas, idev->igroup->enforce,
+				       pt_id, old);
 	mutex_unlock(&ioas->mutex);
 	return rc;
 }
 
-/**
- * iommufd_device_can_enforce - may a HWPT for @idev enforce coherency
- * @idev: the device
- *
+/*
+ * Whether the group's IOMMU takes domains that enforce cache coherency.
  * In 6.1, IOMMU_CAP_CACHE_COHERENCY is the IOMMU driver's answer for all
- * its units, and a domain that has no device yet accepts enforcement
- * whatever unit it will be used with: VT-d then refuses to attach it to a
- * device behind a unit without snoop control (-EOPNOTSUPP). A HWPT that
- * IOMMU_HWPT_ALLOC makes for a device must attach to it, so the group's
- * answer is found out once, and kept: from an automatic HWPT's attach, from
- * the HWPT the group is on, or, while the group is blocked (its DMA goes
- * nowhere either way), by attaching an empty enforcing domain and going
- * back to blocked. A probe that fails for lack of memory says no and is
- * tried again next time.
- *
- * Context: process context; takes the group lock, so not with an IOAS
- * mutex held.
- * Return: true if a HWPT made for @idev may ask for enforcement.
+ * its units, and a domain with no device yet accepts enforcement whatever
+ * unit it will be used with: VT-d refuses to attach such a domain to a
+ * device behind a unit without snoop control (-EOPNOTSUPP; other drivers
+ * say -EINVAL). So the first bind of a group, while the group is blocked
+ * and its DMA goes nowhere either way, attaches an empty enforcing domain
+ * and goes back to blocked; every HWPT made for the group's devices then
+ * asks for enforcement only if that worked. 0, or -ENOMEM, or -EIO if the
+ * group could not be blocked again (it then owns the empty domain).
  */
-bool iommufd_device_can_enforce(struct iommufd_device *idev)
+static int iommufd_group_learn_enforce(struct iommufd_group *igroup,
+				       struct device *dev)
 {
-	struct iommufd_group *igroup = idev->igroup;
 	struct iommu_domain *domain;
-	bool can = false;
-	int rc;
+	int rc = 0;
 
-	if (!device_iommu_capable(idev->dev, IOMMU_CAP_CACHE_COHERENCY))
-		return false;
-	mutex_lock(&igroup->lock);
-	if (igroup->coherency) {
-		can = igroup->coherency > 0;
-		goto out;
-	}
-	if (igroup->hwpt) {
-		/* not known for sure: a plain HWPT attaches anywhere */
-		can = igroup->hwpt->enforce_cache_coherency;
-		goto out;
-	}
-	domain = iommu_domain_alloc(idev->dev->bus);
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return 0;
+	domain = iommu_domain_alloc(dev->bus);
 	if (!domain)
-		goto out;
+		return -ENOMEM;
+	mutex_lock(&igroup->lock);
 	if (domain->ops->enforce_cache_coherency &&
 	    domain->ops->enforce_cache_coherency(domain)) {
-		/* blocked before, and @domain is in no IOAS: nothing to lock */
+		/* @domain is in no IOAS: nothing to lock */
 		rc = iommu_group_replace_domain(igroup->group, domain);
 		if (!rc) {
-			can = true;
-			iommufd_group_block(igroup, NULL);
+			igroup->enforce = true;
+			if (!iommufd_group_block(igroup, NULL, domain))
+				rc = -EIO;
+		} else if (rc == -EINVAL || rc == -EOPNOTSUPP) {
+			rc = 0;
 		}
-		if (!rc || rc == -EINVAL || rc == -EOPNOTSUPP)
-			igroup->coherency = can ? 1 : -1;
 	}
-	iommu_domain_free(domain);
-out:
 	mutex_unlock(&igroup->lock);
-	return can;
+	if (igroup->stuck != domain)
+		iommu_domain_free(domain);
+	return rc;
 }
 
 /* Drop a device's user of a HWPT; automatic HWPTs go with their last. */
@@ -665,7 +698,8 @@ void iommufd_device_detach(struct iommufd_device *idev)
 		return;
 	}
 	if (!--igroup->nattached) {
-		iommufd_group_block(igroup, hwpt);
+		if (!igroup->stuck)
+			iommufd_group_block(igroup, hwpt, NULL);
 		igroup->hwpt = NULL;
 	}
 	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);

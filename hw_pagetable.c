@@ -140,7 +140,9 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 	/* Nobody can find it any more: joined can't change. */
 	if (hwpt->joined)
 		iopt_table_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
-	iommu_domain_free(hwpt->domain);
+	/* empty now; a group that could not leave it frees it (device.c) */
+	if (!hwpt->domain_stuck)
+		iommu_domain_free(hwpt->domain);
 	iommufd_object_drop_user(&hwpt->ioas->obj);
 }
 
@@ -186,8 +188,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	}
 	ioas = container_of(pt, struct iommufd_ioas, obj);
 
-	/* before the IOAS mutex: it takes the group lock */
-	enforce = iommufd_device_can_enforce(idev);
+	/* learnt when the group was bound, never changed */
+	enforce = idev->igroup->enforce;
 	mutex_lock(&ioas->mutex);
 	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev, false,
 					  enforce);

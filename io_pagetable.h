@@ -39,6 +39,9 @@
  * the user's mapping holds the IOVA lock for reading, not the pages
  * mutex, while it may fault (mmap_lock).
  *
+ * A context's groups_lock (main.c) is taken outside the group lock: the
+ * first bind of a group probes its IOMMU with both held (device.c).
+ *
  * ioas_lock and the group lock are never held together; either may be
  * held when the IOAS mutex is taken. A group moving between domains holds
  * both locks of the io_pagetables of the HWPT it leaves and of the one it

@@ -203,6 +203,9 @@ void iommufd_vfio_forget_ioas(struct iommufd_ioas *ioas);
  * @enforce_cache_coherency: the domain forbids no-snoop DMA
  * @joined: the domain is in the IOAS's io_pagetable, mirroring its areas;
  *          set once, under the IOAS mutex
+ * @domain_stuck: a group could not leave the domain (&iommufd_group.stuck)
+ *                and owns it: the HWPT must not free it. Set under the
+ *                group lock while the group is a user of the HWPT.
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
@@ -212,6 +215,7 @@ struct iommufd_hw_pagetable {
 	bool auto_domain;
 	bool enforce_cache_coherency;
 	bool joined;
+	bool domain_stuck;
 };
 
 struct iommufd_hw_pagetable *
@@ -236,9 +240,11 @@ iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
  * @hwpt: the HWPT the group's attached devices use, NULL while blocked
  * @nbound: devices of the group bound to the context
  * @nattached: devices of the group attached to @hwpt
- * @coherency: whether the group's IOMMU takes domains that enforce cache
- *	coherency: 1 yes, -1 no, 0 not known yet; see
- *	iommufd_device_can_enforce()
+ * @enforce: the group's IOMMU takes domains that enforce cache coherency;
+ *	found out once, when the group is first bound, and never changed
+ * @stuck: NULL, or the domain the group could not be moved off to block
+ *	its DMA: the group owns it from then on (its HWPT, if any, unmaps
+ *	the IOAS from it but does not free it) and takes no attach again
  */
 struct iommufd_group {
 	struct iommu_group *group;
@@ -246,7 +252,8 @@ struct iommufd_group {
 	struct iommufd_hw_pagetable *hwpt;
 	unsigned int nbound;
 	unsigned int nattached;
-	int coherency;
+	bool enforce;
+	struct iommu_domain *stuck;
 };
 
 /**
@@ -264,8 +271,6 @@ struct iommufd_device {
 	struct iommufd_group *igroup;
 	struct iommufd_hw_pagetable *hwpt;
 };
-
-bool iommufd_device_can_enforce(struct iommufd_device *idev);
 
 static inline struct iommufd_device *
 iommufd_get_device(struct iommufd_ctx *ictx, u32 id)

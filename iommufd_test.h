@@ -55,6 +55,8 @@ enum {
 	IOMMU_TEST_OP_READBACK_STATS = 1009,
 	/* mock page-table writes widened, and overlapping ones counted */
 	IOMMU_TEST_OP_MOCK_WRITERS = 1010,
+	/* the next attaches of a mock device to another domain fail */
+	IOMMU_TEST_OP_MOCK_FAIL_ATTACH = 1011,
 };
 
 /* dev_flags of MOCK_DOMAIN_FLAGS and MOCK_GROUP_DEVICE */
@@ -200,8 +202,12 @@ enum {
  * @device_attach: DEVICE_ATTACH (ours): iommufd_device_attach() of the
  *	device of stdev @id to @pt_id (IOAS or HWPT); returns the HWPT
  * @device_info: DEVICE_INFO (ours): the HWPT the device of stdev @id is
- *	attached to (0 if none), whether it enforces cache coherency, and the
- *	device's iommu_group ID
+ *	attached to (0 if none), whether it enforces cache coherency, the
+ *	device's iommu_group ID, and whether the group is stuck on a domain
+ *	it could not leave
+ * @mock_fail_attach: MOCK_FAIL_ATTACH (ours): the next @count attaches of
+ *	the mock device of stdev @id to a domain other than its own fail
+ *	with ENOMEM (0: none), the blocking domain's too
  * @access_rw_bench: ACCESS_RW_BENCH (ours): @loops times
  *	iommufd_access_rw() of @length bytes at @iova through the access fd
  *	@id (MOCK_ACCESS_RW_WRITE: to the IOVA) and @loops times memcpy() of
@@ -316,7 +322,11 @@ struct iommu_test_cmd {
 			__u32 out_hwpt_id;
 			__u32 out_coherent;
 			__u32 out_group_id;
+			__u32 out_stuck;
 		} device_info;
+		struct {
+			__u32 count;
+		} mock_fail_attach;
 		struct {
 			__aligned_u64 iova;
 			__aligned_u64 length;

@@ -129,6 +129,10 @@ struct mock_dev {
 	/* a kernel driver takes it once it has its iommu_group */
 	bool kernel_driver;
 	bool ready;
+	/* MOCK_FAIL_ATTACH: attaches to another domain that fail from now */
+	atomic_t fail_attach;
+	/* the domain it is attached to, as the driver sees it */
+	struct iommu_domain *domain;
 };
 
 static struct mock_dev *to_mock_dev(struct device *dev)
@@ -258,9 +262,19 @@ static void mock_domain_free(struct iommu_domain *domain)
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	/*
+	 * MOCK_FAIL_ATTACH: as 6.1's VT-d out of memory, the move to another
+	 * domain (the blocking one too) fails, staying where it is works.
+	 */
+	if (domain != mdev->domain &&
+	    atomic_add_unless(&mdev->fail_attach, -1, 0))
+		return -ENOMEM;
 	if (to_mock_domain(domain)->enforce_coherency &&
-	    to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
+	    mdev->flags & MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
 		return -EINVAL;
+	mdev->domain = domain;
 	return 0;
 }
 
@@ -268,11 +282,14 @@ static int mock_late_domain_attach_dev(struct iommu_domain *domain,
 				       struct device *dev)
 {
 	struct mock_domain *md = to_mock_domain(domain);
+	int rc;
 
-	if (!md->finalised)
+	rc = mock_domain_attach_dev(domain, dev);
+	/* a failed first attach leaves the domain as it was */
+	if (!rc && !md->finalised)
 		mock_domain_finalise(md, to_mock_dev(dev)->flags &
 					 MOCK_FLAGS_DEVICE_WIDE_APERTURE);
-	return mock_domain_attach_dev(domain, dev);
+	return rc;
 }
 
 static bool mock_domain_enforce_coherency(struct iommu_domain *domain)
@@ -289,6 +306,7 @@ static bool mock_domain_enforce_coherency(struct iommu_domain *domain)
 static void mock_domain_detach_dev(struct iommu_domain *domain,
 				   struct device *dev)
 {
+	to_mock_dev(dev)->domain = NULL;
 }
 
 static int __mock_domain_map_pages(struct mock_domain *md,
@@ -849,7 +867,12 @@ static int iommufd_test_device_op(struct iommufd_ucmd *ucmd,
 		mutex_unlock(&idev->igroup->lock);
 		cmd->device_info.out_group_id =
 			iommu_group_id(idev->igroup->group);
+		cmd->device_info.out_stuck = !!READ_ONCE(idev->igroup->stuck);
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		break;
+	case IOMMU_TEST_OP_MOCK_FAIL_ATTACH:
+		atomic_set(&sobj->mdev->fail_attach,
+			   cmd->mock_fail_attach.count);
 		break;
 	}
 	iommufd_put_object(ucmd->ictx, &sobj->obj);
@@ -1461,6 +1484,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_DEVICE_ATTACH:
 	case IOMMU_TEST_OP_DEVICE_DETACH:
 	case IOMMU_TEST_OP_DEVICE_INFO:
+	case IOMMU_TEST_OP_MOCK_FAIL_ATTACH:
 		return iommufd_test_device_op(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_MAP:
 		return iommufd_test_md_check_map(ucmd, cmd);

@@ -406,6 +406,58 @@ TEST_F(dev, coherency_claimed_but_refused)
 }
 
 /*
+ * A group that can't be moved to its blocking domain (6.1's VT-d allocates
+ * on every attach, the blocking domain's too) stays on the domain it is on
+ * and takes it over: detaching its last device gives up after a while, the
+ * HWPT that is then destroyed unmaps the IOAS from the domain (nothing is
+ * left pinned, the device reaches nothing) but does not free it, and no
+ * attach can move the group any more, to a HWPT or an IOAS, even once the
+ * failures stop (EIO). Unbinding the device releases the group and frees
+ * the domain. Before, the detach warned and the HWPT freed the domain the
+ * group was still attached to.
+ */
+TEST_F(dev, group_that_cannot_block_keeps_its_domain)
+{
+	struct mock_dev_info info;
+	__u32 stdev, hwpt, idev, user;
+	struct ioas_state st;
+
+	MAP_BASE(4 * PS);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, _hwpt_alloc(self->fd, idev, self->ioas, &user));
+	ASSERT_EQ(0, _device_attach(self->fd, stdev, user, NULL));
+	ATTACHED(stdev, user, 1);
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	ASSERT_EQ(0, _mock_fail_attach(self->fd, stdev, 1000));
+	ASSERT_EQ(0, _device_detach(self->fd, stdev));
+	ASSERT_EQ(0, _device_info(self->fd, stdev, &info));
+	EXPECT_EQ(0U, info.hwpt);
+	EXPECT_EQ(1U, info.stuck);
+	SNAP(&st, self->ioas, self->base, user, 0);
+	EXPECT_EQ(EIO, _device_attach(self->fd, stdev, user, NULL));
+	EXPECT_EQ(EIO, _device_attach(self->fd, stdev, self->ioas, NULL));
+	SAME(&st, self->ioas);
+	/* the HWPT is free to go: the group holds its domain, not it */
+	ASSERT_EQ(0, _destroy(self->fd, user));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+
+	ASSERT_EQ(0, _mock_fail_attach(self->fd, stdev, 0));
+	EXPECT_EQ(EIO, _device_attach(self->fd, stdev, self->ioas, NULL));
+	ASSERT_EQ(0, _device_info(self->fd, stdev, &info));
+	EXPECT_EQ(1U, info.stuck);
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+
+	/* a new device, a new group: attaches as usual */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, &hwpt, NULL));
+	ASSERT_EQ(0, _device_info(self->fd, stdev, &info));
+	EXPECT_EQ(0U, info.stuck);
+	EXPECT_EQ(0, _md_check_map(self->fd, hwpt, self->base, self->buf,
+				   4 * PS));
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+}
+
+/*
  * A kernel driver using the DMA API on one device of a group keeps the
  * whole group out of iommufd: binding another device of it is EBUSY until
  * that device goes away.

@@ -649,6 +649,7 @@ struct mock_dev_info {
 	__u32 hwpt;
 	__u32 coherent;
 	__u32 group;
+	__u32 stuck;
 };
 
 /*
@@ -664,6 +665,7 @@ static inline int _device_info(int fd, __u32 stdev, struct mock_dev_info *info)
 			.out_hwpt_id = 0xdeadbeef,
 			.out_coherent = 0xdeadbeef,
 			.out_group_id = 0xdeadbeef,
+			.out_stuck = 0xdeadbeef,
 		},
 	};
 	int rc;
@@ -673,8 +675,21 @@ static inline int _device_info(int fd, __u32 stdev, struct mock_dev_info *info)
 		info->hwpt = cmd.device_info.out_hwpt_id;
 		info->coherent = cmd.device_info.out_coherent;
 		info->group = cmd.device_info.out_group_id;
+		info->stuck = cmd.device_info.out_stuck;
 	}
 	return rc;
+}
+
+/* MOCK_FAIL_ATTACH (ours): the device's next @count moves fail, ENOMEM */
+static inline int _mock_fail_attach(int fd, __u32 stdev, __u32 count)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_FAIL_ATTACH,
+		.id = stdev,
+		.mock_fail_attach = { .count = count },
+	};
+
+	return _test_cmd(fd, &cmd);
 }
 
 /* MOCK_GROUP_DEVICE (ours): a bound, unattached device in group @key */
