@@ -9,9 +9,10 @@
  * maps every existing area into it (pinning memory if it is the IOAS's
  * first domain), and destroying it removes the domain again, which unmaps
  * everything before the domain is freed. A domain joins when it can be
- * used: at IOMMU_HWPT_ALLOC if its driver gave it its geometry already, or
- * else with its first attach (device.c), after the device is attached to
- * it, when the driver has finalised it. The HWPT is a user of its
+ * used: with its first attach (device.c), after the device is attached to
+ * it, when the driver has finalised it (see iommufd_hw_pagetable_ready();
+ * only the mock's first driver makes domains that are final from the
+ * start, and those join at IOMMU_HWPT_ALLOC). The HWPT is a user of its
  * IOAS, so the IOAS cannot be destroyed under it, and sits on the IOAS's
  * list of HWPTs, where automatic attach looks for one to reuse.
  *
@@ -83,19 +84,28 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 }
 
 /**
- * iommufd_hw_pagetable_ready - can the domain be used before an attach
+ * iommufd_hw_pagetable_ready - may the domain be filled before an attach
  * @hwpt: the HWPT
  *
- * Some IOMMU drivers (arm-smmu-v3 in 6.1) choose a domain's aperture, page
- * sizes and page-table format only when the first device attaches; until
- * then its aperture is empty, and mapping into it fails or WARNs. Such a
- * domain joins its IOAS only after the first attach.
+ * Until its first attach a 6.1 domain may still change under whoever maps
+ * into it or walks it. arm-smmu-v3 chooses its aperture, page sizes and
+ * page-table format only then (before, the aperture is empty and a map
+ * fails or WARNs). VT-d reports a 57-bit aperture at allocation; the first
+ * attach cuts the page table down to the unit's address width, freeing its
+ * top levels with no lock against iova_to_phys() or map, and narrows the
+ * aperture (39 bits in our VM, 48 on most hardware). A domain filled
+ * before that could lose mappings, hand a walker (an IOAS_COPY'd area of
+ * another IOAS reading its PFNs) freed page-table memory, or hold IOVA its
+ * unit can't reach. So a domain joins its IOAS, is filled and becomes
+ * anybody's storage domain only once a device is attached to it and the
+ * driver has finalised it; IOMMU_HWPT_ALLOC only allocates it. Only the
+ * mock's first driver, whose domains never change, is filled first.
  *
- * Return: true if the domain has its geometry already.
+ * Return: true if the domain joined its IOAS already, or may join now.
  */
 bool iommufd_hw_pagetable_ready(struct iommufd_hw_pagetable *hwpt)
 {
-	return hwpt->domain->geometry.aperture_end != 0;
+	return hwpt->joined || iommufd_selftest_domain_final(hwpt->domain);
 }
 
 /**

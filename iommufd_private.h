@@ -343,11 +343,17 @@ int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 size_t iommufd_test_temp_limit(size_t size);
 bool iommufd_selftest_is_mock_dev(struct device *dev);
+bool iommufd_selftest_domain_final(struct iommu_domain *domain);
 size_t iommufd_selftest_hw_info(void *data, u32 *type);
 int __init iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
 static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return false;
+}
+
+static inline bool iommufd_selftest_domain_final(struct iommu_domain *domain)
 {
 	return false;
 }

@@ -142,6 +142,8 @@ enum {
 };
 
 #define MOCK_WIDE_APERTURE_LAST ((1ULL << 40) - 1)
+/* the late driver's aperture before its first attach (57 bits, as VT-d's) */
+#define MOCK_PROVISIONAL_LAST ((1ULL << 57) - 1)
 
 /* the most loops one ACCESS_RW_BENCH runs */
 #define MOCK_ACCESS_RW_BENCH_LOOPS 65536

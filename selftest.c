@@ -242,6 +242,12 @@ static struct iommu_domain *mock_late_domain_alloc(unsigned int type)
 	if (!md)
 		return NULL;
 	md->domain.ops = &mock_late_domain_ops;
+	/*
+	 * Like 6.1's VT-d, a provisional aperture wider than the one its
+	 * first attach leaves (mock_domain_finalise()): only the attach
+	 * makes the domain final, and it takes no map before.
+	 */
+	md->domain.geometry.aperture_end = MOCK_PROVISIONAL_LAST;
 	return &md->domain;
 }
 
@@ -569,6 +575,19 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 {
 	return dev->bus == &iommufd_mock_bus ||
 	       dev->bus == &iommufd_mock_late_bus;
+}
+
+/**
+ * iommufd_selftest_domain_final - is the domain final from its allocation
+ * @domain: a domain
+ *
+ * Return: true for a domain of the first mock driver, whose aperture,
+ * page sizes and page table never change after it is allocated; no real
+ * IOMMU driver of 6.1 is known to promise that (hw_pagetable.c).
+ */
+bool iommufd_selftest_domain_final(struct iommu_domain *domain)
+{
+	return domain->ops == &mock_domain_ops;
 }
 
 /**

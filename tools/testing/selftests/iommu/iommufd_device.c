@@ -1335,9 +1335,11 @@ TEST_F(dev, wide_aperture)
 /*
  * The second mock driver finalises a domain (aperture, page sizes) only
  * when the first device attaches, and refuses to map before, like 6.1's
- * arm-smmu-v3. Attaching such a device to an IOAS that has mappings
- * already works: the domain is attached empty, then filled, and the IOAS
- * reports the domain's aperture. A HWPT_ALLOC for it joins the IOAS at its
+ * arm-smmu-v3; and like 6.1's VT-d its new domain reports a provisional,
+ * wider aperture, so no geometry tells that it is not final yet.
+ * Attaching such a device to an IOAS that has mappings already works: the
+ * domain is attached empty, then filled, and the IOAS reports the
+ * domain's aperture. A HWPT_ALLOC for it joins the IOAS at its
  * first attach; before, it changes nothing of the IOAS. Replacing into a
  * new such domain works the same way.
  */
