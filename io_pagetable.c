@@ -414,13 +414,17 @@ static bool iopt_find_in_range(struct io_pagetable *iopt, unsigned long first,
  * @length: bytes, not 0
  *
  * Picks the lowest suitably aligned range that is free of areas and
- * reservations, inside the allowed ranges if there are any.
+ * reservations, inside the allowed ranges if there are any. Never the
+ * first or the last page of the address space: a device that wraps or
+ * uses a NULL address then faults instead of reaching memory.
  *
  * Return: 0 or -ENOSPC.
  */
 int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 		    unsigned long uptr, unsigned long length)
 {
+	const unsigned long lowest = PAGE_SIZE;
+	const unsigned long highest = ULONG_MAX - PAGE_SIZE;
 	struct interval_tree_node *node;
 	unsigned long offset;
 	unsigned long align;
@@ -428,12 +432,13 @@ int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 	lockdep_assert_held(&iopt->rwsem);
 	iopt_auto_placement(iopt, uptr, length, &align, &offset);
 	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
-		return iopt_find_in_range(iopt, 0, ULONG_MAX, length, align,
+		return iopt_find_in_range(iopt, lowest, highest, length, align,
 					  offset, iova) ? 0 : -ENOSPC;
-	for (node = interval_tree_iter_first(&iopt->allowed_itree, 0,
-					     ULONG_MAX);
-	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
-		if (iopt_find_in_range(iopt, node->start, node->last, length,
+	for (node = interval_tree_iter_first(&iopt->allowed_itree, lowest,
+					     highest);
+	     node; node = interval_tree_iter_next(node, lowest, highest))
+		if (iopt_find_in_range(iopt, max(node->start, lowest),
+				       min(node->last, highest), length,
 				       align, offset, iova))
 			return 0;
 	return -ENOSPC;

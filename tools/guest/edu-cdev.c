@@ -19,6 +19,9 @@
  *    reach its objects;
  *  - after DETACH and after close its DMA is blocked again, and an iommufd
  *    closed before the device's descriptor is safe.
+ *  - a HWPT allocated for it leaves its IOAS's IOVA ranges alone until
+ *    the first attach; then they end at the VT-d unit's address width and
+ *    a MAP above it is EINVAL.
  * The two functions of the other slot (one iommu_group):
  *  - both can be bound to one iommufd, not to two;
  *  - while one is bound the other can't get a kernel driver that uses the
@@ -441,6 +444,92 @@ static void pair(const char *fn0, const char *fn1)
 	close(b);
 }
 
+/* The end of the IOAS's highest usable IOVA range, or 0 on an error. */
+static __u64 ranges_end(int iommufd, __u32 ioas, __u32 *num)
+{
+	struct iommu_iova_range r[8];
+	struct iommu_ioas_iova_ranges q = {
+		.size = sizeof(q),
+		.ioas_id = ioas,
+		.num_iovas = 8,
+		.allowed_iovas = (uintptr_t)r,
+	};
+
+	if (ioctl(iommufd, IOMMU_IOAS_IOVA_RANGES, &q) || !q.num_iovas ||
+	    q.num_iovas > 8)
+		return 0;
+	*num = q.num_iovas;
+	return r[q.num_iovas - 1].last;
+}
+
+/*
+ * 6.1's VT-d gives a new domain a 57-bit aperture and cuts its page table
+ * to the unit's address width (39 bits in our VM, 48 on most hardware) at
+ * its first attach. So a HWPT of it must not join its IOAS before that
+ * attach (IOVA_RANGES does not change at HWPT_ALLOC), and once attached
+ * the IOAS reserves everything above the unit's width: IOVA_RANGES ends
+ * there and a MAP above it is refused with EINVAL.
+ */
+static void ranges_after_attach(const char *bdf)
+{
+	unsigned char *buf = buffer(0x11);
+	struct iommu_hwpt_alloc h = { .size = sizeof(h) };
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.user_va = (uintptr_t)buf,
+		.length = 4096,
+	};
+	__u64 end0, end1, end2;
+	__u32 n0 = 0, n1 = 0, n2 = 0, ioas, pt, dev_id;
+	int iommufd, dev, rc;
+	char msg[160];
+
+	printf("# --- IOVA ranges of a VT-d domain (%s) ---\n", bdf);
+	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (iommufd < 0)
+		die("open /dev/iommu");
+	ioas = ioas_alloc(iommufd);
+	end0 = ranges_end(iommufd, ioas, &n0);
+	ok(end0 == ~0ULL, "an IOAS with no domain: IOVA up to U64_MAX");
+
+	dev = open_cdev(bdf);
+	ok(bind(dev, iommufd, &dev_id) == 0, "BIND_IOMMUFD");
+	h.dev_id = dev_id;
+	h.pt_id = ioas;
+	ok(ioctl(iommufd, IOMMU_HWPT_ALLOC, &h) == 0, "HWPT_ALLOC");
+	end1 = ranges_end(iommufd, ioas, &n1);
+	snprintf(msg, sizeof(msg),
+		 "before its first attach the HWPT is not in the IOAS: ranges end at %#llx (%u range(s))",
+		 (unsigned long long)end1, n1);
+	ok(end1 == end0 && n1 == n0, msg);
+
+	pt = h.out_hwpt_id;
+	ok(attach(dev, &pt) == 0 && pt == h.out_hwpt_id,
+	   "ATTACH_IOMMUFD_PT to the HWPT");
+	end2 = ranges_end(iommufd, ioas, &n2);
+	snprintf(msg, sizeof(msg),
+		 "attached: ranges end at the unit's width, %#llx (2^%d - 1)",
+		 (unsigned long long)end2,
+		 end2 + 1 ? 63 - __builtin_clzll(end2 + 1) : 64);
+	ok(end2 && end2 < (1ULL << 57) - 1 && end2 <= (1ULL << 48) - 1 &&
+	   !((end2 + 1) & end2), msg);
+
+	m.ioas_id = ioas;
+	m.iova = end2 + 1;
+	rc = ioctl(iommufd, IOMMU_IOAS_MAP, &m);
+	snprintf(msg, sizeof(msg), "MAP just above it: EINVAL (%s)",
+		 rc ? strerror(errno) : "succeeded");
+	ok(rc && errno == EINVAL, msg);
+	m.iova = end2 + 1 - 4096;
+	ok(ioctl(iommufd, IOMMU_IOAS_MAP, &m) == 0,
+	   "MAP of its last page works");
+	close(dev);
+	close(iommufd);
+	munmap(buf, LEN);
+}
+
 int main(int argc, char **argv)
 {
 	int iommufd;
@@ -458,6 +547,7 @@ int main(int argc, char **argv)
 	exclusion(argv[1], iommufd);
 	close(iommufd);
 	dma(argv[1]);
+	ranges_after_attach(argv[1]);
 	pair(argv[2], argv[3]);
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;

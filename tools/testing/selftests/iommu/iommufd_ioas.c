@@ -1137,6 +1137,53 @@ TEST_F(ioas, iova_ranges_emsgsize)
 	EXPECT_RANGES(self->fd, self->ioas, exp, 3, self->align);
 }
 
+/*
+ * IOVA the kernel chooses is never in the first or the last page of the
+ * address space, as mainline's: a device that wraps around or DMAs to a
+ * NULL address faults instead of reaching memory. Allowed ranges that hold
+ * nothing else leave no room (ENOSPC, nothing mapped); one page more on
+ * each, and the mapping lands just inside.
+ */
+TEST_F(ioas, auto_iova_not_first_or_last_page)
+{
+	struct iommu_iova_range low = { 0, PS - 1 };
+	struct iommu_iova_range high = { U64_MAX - PS + 1, U64_MAX };
+	struct iommu_iova_range low2 = { 0, 2 * PS - 1 };
+	struct iommu_iova_range high2 = { U64_MAX - 2 * PS + 1, U64_MAX };
+	struct iommufd_stats before, now;
+	__u64 iova = 0;
+
+	if (self->nr_hwpts)
+		SKIP(return, "a mock domain's aperture holds neither end");
+	ASSERT_EQ(0, _get_stats(self->fd, &before));
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &low, 1));
+	EXPECT_EQ(ENOSPC, _ioas_map(self->fd, self->ioas, MAP_RW, self->buf,
+				    PS, &iova));
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &high, 1));
+	EXPECT_EQ(ENOSPC, _ioas_map(self->fd, self->ioas, MAP_RW, self->buf,
+				    PS, &iova));
+	ASSERT_EQ(0, _get_stats(self->fd, &now));
+	ASSERT_STATS_EQUAL(&before, &now);
+
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &low2, 1));
+	ASSERT_EQ(0, _ioas_map(self->fd, self->ioas, MAP_RW, self->buf, PS,
+			       &iova));
+	EXPECT_EQ(PS, iova);
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, iova, PS, NULL));
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, &high2, 1));
+	ASSERT_EQ(0, _ioas_map(self->fd, self->ioas, MAP_RW, self->buf, PS,
+			       &iova));
+	EXPECT_EQ(U64_MAX - 2 * PS + 1, iova);
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, iova, PS, NULL));
+
+	/* with no allowed range either end is still left alone */
+	ASSERT_EQ(0, _allow_iovas(self->fd, self->ioas, NULL, 0));
+	ASSERT_EQ(0, _ioas_map(self->fd, self->ioas, MAP_RW, self->buf, PS,
+			       &iova));
+	EXPECT_LE(PS, iova);
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, iova, PS, NULL));
+}
+
 /* ---- ALLOW_IOVAS ---- */
 
 TEST_F(ioas, allow_iovas_einval)
