@@ -296,7 +296,18 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 	mutex_lock(&ioas->notify_lock);
 	gen = ++ioas->notify_gen;
 	while ((access = iommufd_access_next_unnotified(ioas, gen))) {
-		access->ops->unmap(access->data, first, last - first + 1);
+		/*
+		 * The whole address space has no length that fits: tell it
+		 * in two halves rather than as a length of 0.
+		 */
+		if (last - first == ULONG_MAX) {
+			access->ops->unmap(access->data, 0, BIT(BITS_PER_LONG - 1));
+			access->ops->unmap(access->data, BIT(BITS_PER_LONG - 1),
+					   BIT(BITS_PER_LONG - 1));
+		} else {
+			access->ops->unmap(access->data, first,
+					   last - first + 1);
+		}
 		iommufd_put_object(access->ictx, &access->obj);
 	}
 	mutex_unlock(&ioas->notify_lock);
@@ -384,7 +395,8 @@ static void iommufd_access_unlock(struct iommufd_access *access,
  * callback.
  *
  * Context: process context, may sleep; takes the access's ioas_lock.
- * Return: 0; -EINVAL for a misaligned range or an unattached access;
+ * Return: 0; -EINVAL for a misaligned range, an unattached access or a
+ * range an UNMAP is taking away (its unmap callback is being called);
  * -ENOENT if part of the range is not mapped; -EPERM to write where the
  * mapping or the memory is read-only, or to read a write-only mapping;
  * -EFAULT or -ENOMEM from pinning.
@@ -486,8 +498,8 @@ static int iommufd_access_rw_piece(struct iopt_area *area,
  * and unpinned right after. A failure can leave the copy partly done.
  *
  * Context: process context, may sleep; takes the access's ioas_lock.
- * Return: 0; -EINVAL for an empty range, unknown @flags or an unattached
- * access; -ENOENT
+ * Return: 0; -EINVAL for an empty range, unknown @flags, an unattached
+ * access or a range an UNMAP is taking away; -ENOENT
  * if part of the range is not mapped; -EPERM to write where the mapping or
  * the memory is read-only, or to read a write-only mapping; -EFAULT or
  * -ENOMEM from pinning.

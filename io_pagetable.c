@@ -733,6 +733,20 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 /* How often UNMAP asks accesses to let go before it gives up with EBUSY. */
 #define IOPT_UNMAP_ACCESS_TRIES 3
 
+/* Let accesses use the areas inside [start, last] again. */
+static void iopt_allow_access(struct io_pagetable *iopt, unsigned long start,
+			      unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held_write(&iopt->rwsem);
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last))
+		if (node->start >= start && node->last <= last)
+			container_of(node, struct iopt_area,
+				     node)->prevent_access = false;
+}
+
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long last, unsigned long *unmapped,
 			    bool need_any)
@@ -743,6 +757,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	unsigned long total = 0;
 	unsigned int tries = 0;
 	bool busy;
+	int rc;
 
 again:
 	down_write(&iopt->rwsem);
@@ -754,19 +769,21 @@ again:
 						      node);
 
 		if (node->start < start || node->last > last) {
-			up_write(&iopt->rwsem);
-			return -ENOENT;
+			rc = -ENOENT;
+			goto out_allow;
 		}
 		/* a MAP or COPY is still filling it */
 		if (area->pending) {
-			up_write(&iopt->rwsem);
-			return -EBUSY;
+			rc = -EBUSY;
+			goto out_allow;
 		}
 		if (atomic_read(&area->num_accesses)) {
 			if (!busy)
 				busy_first = node->start;
 			busy_last = node->last;
 			busy = true;
+			/* no new pins while the accesses are asked to go */
+			area->prevent_access = true;
 		}
 	}
 	if (busy) {
@@ -775,9 +792,11 @@ again:
 		 * without our lock (they unpin through it), a few times.
 		 */
 		up_write(&iopt->rwsem);
-		if (tries++ == IOPT_UNMAP_ACCESS_TRIES)
-			return -EBUSY;
-		/* Mappings are shorter than the address space: no wrap. */
+		if (tries++ == IOPT_UNMAP_ACCESS_TRIES) {
+			down_write(&iopt->rwsem);
+			rc = -EBUSY;
+			goto out_allow;
+		}
 		iommufd_access_notify_unmap(iopt, busy_first, busy_last);
 		goto again;
 	}
@@ -796,6 +815,13 @@ again:
 	if (unmapped)
 		*unmapped = total;
 	return 0;
+
+out_allow:
+	/* nothing is unmapped: the areas take accesses again */
+	if (tries)
+		iopt_allow_access(iopt, start, last);
+	up_write(&iopt->rwsem);
+	return rc;
 }
 
 /* iopt_unmap_range() of [@iova, @iova + @length), @length not 0 */

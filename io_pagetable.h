@@ -145,6 +145,11 @@ struct iopt_run {
  *                while not 0 the area can't be unmapped
  * @pending: inserted by a MAP or COPY that is still filling it without
  *           the IOVA lock; see the lock order above
+ * @prevent_access: an UNMAP is asking the accesses that pinned pages of
+ *                  the area to let go; until it is done no access may pin
+ *                  or copy through it (-EINVAL), so the UNMAP can't be
+ *                  starved by new pins. Changed with the IOVA lock held
+ *                  for writing.
  * @runs: while filled, runs of at least IOPT_RUN_HINT_PAGES pages that
  *        were mapped as one physically contiguous run, sorted by index;
  *        reading PFNs back then takes one page-table walk per run, not
@@ -164,6 +169,7 @@ struct iopt_area {
 	bool filled;
 	atomic_t num_accesses;
 	bool pending;
+	bool prevent_access;
 	struct iopt_run *runs;
 	unsigned int nruns;
 	unsigned int runs_cap;

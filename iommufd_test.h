@@ -102,6 +102,11 @@ enum {
 	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
 	/* ours: the access ignores unmap notifications, UNMAP gets EBUSY */
 	MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP = 1 << 24,
+	/*
+	 * ours: in its unmap callback the access pins each range again right
+	 * after unpinning it, as a driver whose DMA races the unmap would
+	 */
+	MOCK_FLAGS_ACCESS_CREATE_REPIN = 1 << 25,
 };
 
 /* flags of ACCESS_PAGES */

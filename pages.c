@@ -1563,8 +1563,9 @@ static bool iopt_area_allows(struct iopt_area *area, bool write)
  * mapping can't be read.
  *
  * Context: the area's io_pagetable rwsem held; takes the pages mutex.
- * Return: 0; -EPERM to write where the area or its memory is read-only, or
- * to read where the area is write-only; -EFAULT or -ENOMEM from pinning.
+ * Return: 0; -EINVAL while an UNMAP of the area waits for accesses to let
+ * go; -EPERM to write where the area or its memory is read-only, or to
+ * read where the area is write-only; -EFAULT or -ENOMEM from pinning.
  * On failure nothing is left pinned.
  */
 int iopt_area_add_access(struct iopt_area *area, unsigned long first,
@@ -1579,6 +1580,8 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long first,
 	int rc = 0;
 
 	lockdep_assert_held(&area->iopt->rwsem);
+	if (area->prevent_access)
+		return -EINVAL;
 	if (!iopt_area_allows(area, write))
 		return -EPERM;
 	mutex_lock(&pages->mutex);
@@ -1722,8 +1725,9 @@ static int iopt_area_rw_unheld(struct iopt_area *area, unsigned long index,
  *
  * Context: the area's io_pagetable rwsem held; takes the pages mutex,
  * and may fault on user memory without it.
- * Return: 0; -EPERM to write where the area or its memory is read-only, or
- * to read where the area is write-only; -EFAULT or -ENOMEM.
+ * Return: 0; -EINVAL while an UNMAP of the area waits for accesses to let
+ * go; -EPERM to write where the area or its memory is read-only, or to
+ * read where the area is write-only; -EFAULT or -ENOMEM.
  */
 int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
 		 unsigned long length, unsigned int flags)
@@ -1734,6 +1738,8 @@ int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
 	int rc = 0;
 
 	lockdep_assert_held(&area->iopt->rwsem);
+	if (area->prevent_access)
+		return -EINVAL;
 	if (!iopt_area_allows(area, write))
 		return -EPERM;
 	mutex_lock(&pages->mutex);

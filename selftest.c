@@ -919,6 +919,23 @@ struct selftest_access_item {
 	unsigned int id;
 };
 
+/* Pin an item's range again, as ACCESS_PAGES did; 0 if that worked. */
+static int selftest_access_repin(struct selftest_access *staccess,
+				 struct selftest_access_item *item)
+{
+	unsigned long npages = item->length >> PAGE_SHIFT;
+	struct page **pages;
+	int rc;
+
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	rc = iommufd_access_pin_pages(staccess->access, item->iova,
+				      item->length, pages, 0);
+	kvfree(pages);
+	return rc;
+}
+
 static void selftest_access_unmap(void *data, unsigned long iova,
 				  unsigned long length)
 {
@@ -926,7 +943,9 @@ static void selftest_access_unmap(void *data, unsigned long iova,
 	struct selftest_access_item *item;
 	struct selftest_access_item *tmp;
 
-	if (staccess->flags & MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP)
+	/* a length of 0 names no IOVA at all: iommufd never sends one */
+	if (WARN_ON_ONCE(!length) ||
+	    staccess->flags & MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP)
 		return;
 	mutex_lock(&staccess->lock);
 	list_for_each_entry_safe(item, tmp, &staccess->items, next) {
@@ -935,6 +954,10 @@ static void selftest_access_unmap(void *data, unsigned long iova,
 			continue;
 		iommufd_access_unpin_pages(staccess->access, item->iova,
 					   item->length);
+		/* REPIN: keep it if pinning it again works */
+		if (staccess->flags & MOCK_FLAGS_ACCESS_CREATE_REPIN &&
+		    !selftest_access_repin(staccess, item))
+			continue;
 		list_del(&item->next);
 		kfree(item);
 	}
@@ -984,7 +1007,7 @@ static struct selftest_access *iommufd_test_get_access(u32 fd, struct fd *f)
 
 #define MOCK_FLAGS_ACCESS_CREATE_ALL                                           \
 	(MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES |                            \
-	 MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP)
+	 MOCK_FLAGS_ACCESS_CREATE_NO_UNMAP | MOCK_FLAGS_ACCESS_CREATE_REPIN)
 
 static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 				      struct iommu_test_cmd *cmd)

@@ -633,6 +633,74 @@ TEST_F(access, unmap_no_unmap_ebusy)
 	BACK_TO_START();
 }
 
+/*
+ * Pins at both ends of the address space, and UNMAP of everything: the
+ * pinned areas span [0, U64_MAX], a range whose length does not fit in 64
+ * bits. The access is told about all of it anyway (a notification of
+ * length 0, which names nothing, would leave the pins and fail the UNMAP
+ * with EBUSY; the mock warns if it gets one).
+ */
+TEST_F(access, unmap_all_pinned_at_both_ends)
+{
+	const __u64 top = U64_MAX - PS + 1;
+	__u64 len = 0;
+	__u32 id0, id1;
+
+	/* a domain's aperture keeps both ends out of reach */
+	if (self->nr_hwpts)
+		SKIP(return, "IOVA 0 and the top page are outside the aperture");
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, VA(0), PS, 0));
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, VA(1), PS, top));
+	CREATE_ACCESS(0);
+	ASSERT_EQ(0, _access_pages(self->fd, self->access, 0, 0, PS, VA(0),
+				   &id0));
+	ASSERT_EQ(0, _access_pages(self->fd, self->access, 0, top, PS, VA(1),
+				   &id1));
+	REFS(0, 2, 1);
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, &len));
+	EXPECT_EQ(2 * PS, len);
+	EXPECT_EQ(ENOENT, UNPIN(id0));
+	EXPECT_EQ(ENOENT, UNPIN(id1));
+	REFS(0, 2, 0);
+	CLOSE_ACCESS();
+	BACK_TO_START();
+}
+
+/*
+ * An access that pins a range again as soon as its unmap callback has
+ * unpinned it, as a driver whose DMA races the UNMAP would: the area being
+ * unmapped takes no new pin (EINVAL, as mainline) until the UNMAP is done,
+ * so the UNMAP succeeds instead of giving up with EBUSY, and nothing stays
+ * pinned. Without that, every retry found the range pinned again.
+ */
+TEST_F(access, unmap_not_starved_by_new_pins)
+{
+	__u64 len = 0;
+	__u32 id, id2;
+
+	MAP_PAGES(0, 4);
+	MAP_PAGES(8, 4);
+	CREATE_ACCESS(MOCK_FLAGS_ACCESS_CREATE_REPIN);
+	ASSERT_EQ(0, PIN(0, 1, 2, &id));
+	ASSERT_EQ(0, PIN(0, 8, 1, &id2));
+	REFS(1, 2, 1);
+
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, IOVA(0), 4 * PS, &len));
+	EXPECT_EQ(4 * PS, len);
+	UNMAPPED(IOVA(0), 4 * PS);
+	REFS(0, 4, 0);
+	EXPECT_EQ(ENOENT, UNPIN(id));
+	/* the pin outside the range is untouched */
+	REFS(8, 1, 1);
+	ASSERT_EQ(0, UNPIN(id2));
+	/* the area that remains takes pins as before */
+	ASSERT_EQ(0, PIN(0, 9, 2, &id));
+	ASSERT_EQ(0, UNPIN(id));
+	CLOSE_ACCESS();
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, IOVA(8), 4 * PS, &len));
+	BACK_TO_START();
+}
+
 /* ---- ACCESS_RW ---- */
 
 static const __u32 rw_paths[] = { 0, MOCK_ACCESS_RW_SLOW_PATH };
