@@ -6,6 +6,7 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
@@ -99,13 +100,17 @@ enum iommufd_object_type {
  * @users: what the object's existence is relied upon by: one for the ID
  *         table, plus one per dependent object (a HWPT on its IOAS, a device
  *         on its HWPT). IOMMU_DESTROY succeeds only when the table's is the
- *         last one, and fails with EBUSY otherwise.
+ *         last one, and fails with EBUSY otherwise. Zero while the object is
+ *         unpublished for removal: no dependent can be added then. Not a
+ *         refcount_t: it goes to zero by a compare-and-exchange of the
+ *         expected count (under the xarray lock, with the ID table entry),
+ *         and may come back from zero when a removal is given up.
  * @type: enum iommufd_object_type
  * @id: the object's ID in &iommufd_ctx.objects
  */
 struct iommufd_object {
 	refcount_t refs;
-	refcount_t users;
+	atomic_t users;
 	enum iommufd_object_type type;
 	u32 id;
 };

@@ -47,9 +47,11 @@
  * this kernel knows; copy_struct_from_user() zero-extends shorter input
  * and refuses longer input whose extra bytes are not zero (-E2BIG).
  *
- * Locking: the xarray's spinlock protects the object table and the users
- * counts' transitions to removal. The lock order of the subsystem is
- * written down in io_pagetable.h.
+ * Locking: the xarray's spinlock protects the object table, and a users
+ * count goes to zero (unpublished) and back from it (put back) only under
+ * it, together with the table's entry. Dependents come and go without the
+ * lock but never move the count across zero. The lock order of the
+ * subsystem is written down in io_pagetable.h.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -98,7 +100,7 @@ struct iommufd_object *iommufd_object_new(struct iommufd_ctx *ictx,
 	}
 	*obj = (struct iommufd_object){
 		.refs = REFCOUNT_INIT(1),
-		.users = REFCOUNT_INIT(1),
+		.users = ATOMIC_INIT(1),
 		.type = type,
 		.id = id,
 	};
@@ -239,7 +241,8 @@ bool iommufd_object_tryget(struct iommufd_object *obj)
  */
 bool iommufd_object_add_user(struct iommufd_object *obj)
 {
-	return refcount_inc_not_zero(&obj->users);
+	/* Zero: unpublished for removal, see __iommufd_object_unpublish(). */
+	return atomic_inc_not_zero(&obj->users);
 }
 
 /**
@@ -251,7 +254,30 @@ bool iommufd_object_add_user(struct iommufd_object *obj)
  */
 void iommufd_object_add_owner(struct iommufd_object *obj)
 {
-	refcount_inc(&obj->users);
+	/* Nobody else sees @obj yet: its count is the table's 1. */
+	atomic_inc(&obj->users);
+}
+
+/*
+ * Drop a dependent's user of @obj, never the table's: the count stays one
+ * or more, so it never reaches zero here. With @unless_last, a count of two
+ * (the table's and the caller's) is left as it is.
+ *
+ * Return: false if that count of two was left, true otherwise.
+ */
+static bool iommufd_object_dec_users(struct iommufd_object *obj,
+				     bool unless_last)
+{
+	int users = atomic_read(&obj->users);
+
+	do {
+		if (unless_last && users == 2)
+			return false;
+		/* the caller holds one besides the table's */
+		if (WARN_ON(users < 2))
+			return true;
+	} while (!atomic_try_cmpxchg(&obj->users, &users, users - 1));
+	return true;
 }
 
 /**
@@ -260,15 +286,14 @@ void iommufd_object_add_owner(struct iommufd_object *obj)
  */
 void iommufd_object_drop_user(struct iommufd_object *obj)
 {
-	/* The ID table's user is never dropped here. */
-	WARN_ON(refcount_dec_and_test(&obj->users));
+	iommufd_object_dec_users(obj, false);
 }
 
 /*
  * Take @obj out of the ID table if the table and @holders more are its only
  * users; its ID stays reserved (XA_ZERO_ENTRY) until the object is freed or
- * put back. Dependents add users with refcount_inc_not_zero(), so a zero
- * count keeps new ones out; under the xarray lock no lookup can take a new
+ * put back. The users count drops to zero, which keeps new dependents out
+ * (atomic_inc_not_zero()); under the xarray lock no lookup can take a new
  * ref meanwhile.
  */
 static bool __iommufd_object_unpublish(struct iommufd_ctx *ictx,
@@ -276,8 +301,8 @@ static bool __iommufd_object_unpublish(struct iommufd_ctx *ictx,
 				       unsigned int holders)
 {
 	lockdep_assert_held(&ictx->objects.xa_lock);
-	/* Atomically, against refcount_inc_not_zero() of a new dependent. */
-	if (atomic_cmpxchg(&obj->users.refs, 1 + holders, 0) != 1 + holders)
+	/* One step, against a dependent coming or going meanwhile. */
+	if (atomic_cmpxchg(&obj->users, 1 + holders, 0) != 1 + holders)
 		return false;
 	/* Replacing an entry allocates nothing. */
 	__xa_cmpxchg(&ictx->objects, obj->id, obj, XA_ZERO_ENTRY, GFP_ATOMIC);
@@ -294,6 +319,22 @@ static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 	removed = __iommufd_object_unpublish(ictx, obj, holders);
 	xa_unlock(&ictx->objects);
 	return removed;
+}
+
+/*
+ * Undo iommufd_object_unpublish(): @obj, whose users count is zero, is
+ * visible again with the users of the table and @holders.
+ */
+static void iommufd_object_republish(struct iommufd_ctx *ictx,
+				     struct iommufd_object *obj,
+				     unsigned int holders)
+{
+	xa_lock(&ictx->objects);
+	atomic_set(&obj->users, 1 + holders);
+	/* Replacing an entry allocates nothing. */
+	WARN_ON(__xa_cmpxchg(&ictx->objects, obj->id, XA_ZERO_ENTRY, obj,
+			     GFP_ATOMIC));
+	xa_unlock(&ictx->objects);
 }
 
 /*
@@ -329,8 +370,7 @@ static int iommufd_object_remove(struct iommufd_ctx *ictx,
 	/* The last ref may have gone just as the wait ended. */
 	if (left > 0 || !refcount_inc_not_zero(&obj->refs))
 		goto destroy;
-	refcount_set(&obj->users, 1 + holders);
-	iommufd_object_fill_slot(ictx, obj, obj);
+	iommufd_object_republish(ictx, obj, holders);
 	return left ? -EINTR : -EBUSY;
 
 destroy:
@@ -366,18 +406,12 @@ void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 void iommufd_object_put_user(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj, bool destroy_if_last)
 {
-	int users;
-
-	for (;;) {
-		users = atomic_read(&obj->users.refs);
-		if (destroy_if_last && users == 2) {
-			if (iommufd_object_destroy_if_last(ictx, obj))
-				return;
-			continue;
-		}
-		if (WARN_ON(users < 2))
-			return;
-		if (atomic_cmpxchg(&obj->users.refs, users, users - 1) == users)
+	/*
+	 * A count of two goes to iommufd_object_destroy_if_last(), which
+	 * fails only if another dependent came meanwhile: then drop again.
+	 */
+	while (!iommufd_object_dec_users(obj, destroy_if_last)) {
+		if (iommufd_object_destroy_if_last(ictx, obj))
 			return;
 	}
 }
