@@ -623,6 +623,39 @@ int iommufd_cmd_index(unsigned int cmd, unsigned int ncmds)
 	return nr - IOMMUFD_CMD_BASE;
 }
 
+/* whether @filp was opened through our /dev/vfio/vfio, not /dev/iommu */
+static bool iommufd_file_is_vfio_node(struct file *filp)
+{
+	return IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER) &&
+	       file_inode(filp)->i_rdev == MKDEV(MISC_MAJOR, VFIO_MINOR);
+}
+
+#ifdef CONFIG_IOMMUFD_TEST
+/**
+ * iommufd_cmd_hidden - whether a command is not there for this caller
+ * @filp: the file the ioctl is on
+ * @cmd: the ioctl number, an iommufd command's
+ *
+ * IOMMU_TEST_CMD drives the mock IOMMU: it makes devices, injects faults
+ * and reads kernel state. /dev/vfio/vfio is open to every user (see
+ * iommufd_nodes[]), so on a file of that node the command exists for
+ * CAP_SYS_ADMIN only; anyone else is answered as by a kernel without it.
+ *
+ * Context: process context, the caller's credentials.
+ * Return: true if the ioctl is to fail with -ENOTTY.
+ */
+static bool iommufd_cmd_hidden(struct file *filp, unsigned int cmd)
+{
+	return cmd == IOMMU_TEST_CMD && iommufd_file_is_vfio_node(filp) &&
+	       !capable(CAP_SYS_ADMIN);
+}
+#else
+static bool iommufd_cmd_hidden(struct file *filp, unsigned int cmd)
+{
+	return false;
+}
+#endif
+
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 			       unsigned long arg)
 {
@@ -643,7 +676,7 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	if (idx < 0)
 		return iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
 	op = &iommufd_cmd_ops[idx];
-	if (!op->execute)
+	if (!op->execute || iommufd_cmd_hidden(filp, cmd))
 		return -ENOTTY;
 
 	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
@@ -761,7 +794,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
  * Our device nodes. /dev/iommu is for its owner and group; /dev/vfio/vfio
  * (only with IOMMUFD_VFIO_CONTAINER, in VFIO's place) is open to all, as
  * VFIO's own is: a file of it has no right over anything until a group is
- * given to it, and the group's node has the permissions that matter.
+ * given to it, and the group's node has the permissions that matter. The
+ * mock IOMMU's IOMMU_TEST_CMD is not for all, though: see
+ * iommufd_cmd_hidden().
  */
 static struct miscdevice iommufd_nodes[IOMMUFD_NR_NODES] = {
 	[IOMMUFD_NODE_IOMMU] = {

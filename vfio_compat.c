@@ -21,6 +21,14 @@
  *    0, as type1's does; VFIO_DMA_UNMAP_FLAG_ALL unmaps everything. DMA is
  *    always cache coherent (bind refuses other IOMMUs), so
  *    VFIO_DMA_CC_IOMMU is reported.
+ *  - Page sizes: GET_INFO reports those every domain of the IOAS has,
+ *    sizes below PAGE_SIZE shown as PAGE_SIZE, and not less than the
+ *    IOAS's IOVA alignment: PAGE_MASK while there is no domain. MAP_DMA
+ *    and UNMAP_DMA take multiples of the smallest of them only (EINVAL),
+ *    as type1 does, although the IOAS itself would take any byte while it
+ *    has no domain.
+ *  - An UNMAP_DMA range that wraps past the top of the address space is
+ *    EOVERFLOW (type1 says EINVAL), refused before v1 cuts anything.
  *  - Not provided, and refused with EOPNOTSUPP rather than pretended:
  *    changing a mapping's user address (VFIO_DMA_MAP_FLAG_VADDR,
  *    VFIO_DMA_UNMAP_FLAG_VADDR) and dirty tracking
@@ -36,6 +44,7 @@
 #include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/iommufd.h>
@@ -210,6 +219,53 @@ static int iommufd_vfio_read_head(void *dst, unsigned long uarg,
 	return *(u32 *)dst < minsz ? -EINVAL : 0;
 }
 
+/**
+ * iommufd_vfio_pgsizes - the page sizes of the container, for GET_INFO
+ * @iopt: the compatibility IOAS's table
+ *
+ * The sizes that every domain of the IOAS supports (all with no domain).
+ * Pinning works in whole pages, so sizes below PAGE_SIZE are shown as
+ * PAGE_SIZE, as type1 shows them; and none is less than the IOVA
+ * alignment of the IOAS.
+ *
+ * Context: the caller holds either lock of @iopt.
+ * Return: the bitmap of page sizes; never 0.
+ */
+static unsigned long iommufd_vfio_pgsizes(struct io_pagetable *iopt)
+{
+	unsigned long pgsizes = ULONG_MAX;
+	unsigned int i;
+
+	lockdep_assert(lockdep_is_held(&iopt->rwsem) ||
+		       lockdep_is_held(&iopt->domains_rwsem));
+	for (i = 0; i != iopt->ndomains; i++)
+		pgsizes &= iopt->domains[i]->pgsize_bitmap;
+	if (pgsizes & ~PAGE_MASK)
+		pgsizes = (pgsizes & PAGE_MASK) | PAGE_SIZE;
+	return max(pgsizes, iopt->iova_alignment);
+}
+
+/**
+ * iommufd_vfio_pgsize - the smallest page of the container
+ * @iopt: the compatibility IOAS's table
+ *
+ * MAP_DMA and UNMAP_DMA take IOVAs, user addresses and sizes in multiples
+ * of it only, as type1 does: PAGE_SIZE even while the IOAS has no domain.
+ * It is a multiple of the IOAS's IOVA alignment.
+ *
+ * Context: takes the IOVA lock of @iopt.
+ * Return: a power of two.
+ */
+static unsigned long iommufd_vfio_pgsize(struct io_pagetable *iopt)
+{
+	unsigned long pgsizes;
+
+	down_read(&iopt->rwsem);
+	pgsizes = iommufd_vfio_pgsizes(iopt);
+	up_read(&iopt->rwsem);
+	return 1UL << __ffs(pgsizes);
+}
+
 static long iommufd_vfio_map_dma(struct iommufd_ctx *ictx,
 				 unsigned long uarg)
 {
@@ -242,21 +298,65 @@ static long iommufd_vfio_map_dma(struct iommufd_ctx *ictx,
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	iova = map.iova;
-	rc = iopt_map_user_pages(&ioas->iopt, &iova,
-				 u64_to_user_ptr(map.vaddr), map.size, prot,
-				 IOMMU_IOAS_MAP_FIXED_IOVA, ictx->account_mode);
+	/* The IOAS checks its own alignment again under its lock. */
+	if ((map.iova | map.vaddr | map.size) &
+	    (iommufd_vfio_pgsize(&ioas->iopt) - 1))
+		rc = -EINVAL;
+	else
+		rc = iopt_map_user_pages(&ioas->iopt, &iova,
+					 u64_to_user_ptr(map.vaddr), map.size,
+					 prot, IOMMU_IOAS_MAP_FIXED_IOVA,
+					 ictx->account_mode);
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
 }
 
-/* Cut the areas at both ends of [iova, iova + size), for a v1 unmap. */
+/* Cut the areas at both ends of [iova, last], for a v1 unmap. */
 static int iommufd_vfio_cut(struct io_pagetable *iopt, unsigned long iova,
-			    unsigned long size)
+			    unsigned long last)
 {
-	unsigned long ends[2] = { iova, iova + size };
+	unsigned long ends[2] = { iova, last + 1 };
 
 	/* A range that ends at the top of the address space has one end. */
-	return iopt_cut_iova(iopt, ends, ends[1] ? 2 : 1);
+	return iopt_cut_iova(iopt, ends, last == ULONG_MAX ? 1 : 2);
+}
+
+/**
+ * iommufd_vfio_unmap_range - UNMAP_DMA of [@iova, @iova + @size)
+ * @iopt: the compatibility IOAS's table
+ * @iova: first IOVA
+ * @size: bytes, not 0
+ * @unmapped: returns the bytes unmapped
+ *
+ * The whole range is checked before v1 cuts areas at its ends: a cut is
+ * not undone, so a range that is refused must not have cut anything.
+ *
+ * Context: takes the locks of @iopt.
+ * Return: 0, with *@unmapped 0 if nothing was mapped there; -EOVERFLOW if
+ * the range wraps past the top of the address space (mainline's errno,
+ * type1 says EINVAL); -EINVAL if it is not in whole pages of the
+ * container, mapped or not; -ENOENT if it cuts into a mapping (v2);
+ * -EBUSY if a software access pinned pages of an area to cut or keeps its
+ * pins; -ENOMEM.
+ */
+static int iommufd_vfio_unmap_range(struct io_pagetable *iopt,
+				    unsigned long iova, unsigned long size,
+				    unsigned long *unmapped)
+{
+	unsigned long last;
+	int rc;
+
+	if (check_add_overflow(iova, size - 1, &last))
+		return -EOVERFLOW;
+	if ((iova | size) & (iommufd_vfio_pgsize(iopt) - 1))
+		return -EINVAL;
+	/* v1 (large pages off): any page-aligned part of a mapping */
+	if (iopt->disable_large_pages) {
+		rc = iommufd_vfio_cut(iopt, iova, last);
+		if (rc)
+			return rc;
+	}
+	return iopt_unmap_iova_or_none(iopt, iova, size, unmapped);
 }
 
 static long iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
@@ -288,22 +388,11 @@ static long iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
 	ioas = iommufd_vfio_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL)
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
-	} else {
-		rc = 0;
-		/* as type1: EINVAL, even where nothing is mapped */
-		if ((unmap.iova | unmap.size) &
-		    (READ_ONCE(ioas->iopt.iova_alignment) - 1))
-			rc = -EINVAL;
-		/* v1 (large pages off): any page-aligned part of a mapping */
-		else if (ioas->iopt.disable_large_pages)
-			rc = iommufd_vfio_cut(&ioas->iopt, unmap.iova,
-					      unmap.size);
-		if (!rc)
-			rc = iopt_unmap_iova_or_none(&ioas->iopt, unmap.iova,
-						     unmap.size, &unmapped);
-	}
+	else
+		rc = iommufd_vfio_unmap_range(&ioas->iopt, unmap.iova,
+					      unmap.size, &unmapped);
 	iommufd_put_object(ictx, &ioas->obj);
 	if (rc)
 		return rc;
@@ -404,8 +493,7 @@ static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
 
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 	down_read(&ioas->iopt.rwsem);
-	/* every size the IOVA alignment allows */
-	info.iova_pgsizes = ~(u64)(ioas->iopt.iova_alignment - 1);
+	info.iova_pgsizes = iommufd_vfio_pgsizes(&ioas->iopt);
 	/* Before cap_offset existed, argsz had no room for capabilities. */
 	if (argsz >= sizeof(info)) {
 		rc = iommufd_vfio_caps_write(&ioas->iopt, NULL, 0, false,

@@ -6,9 +6,12 @@
  * TYPE1v2, IOMMU_GET_INFO with its capability chain, MAP_DMA and
  * UNMAP_DMA with their errors, and the two unmap semantics: v1 takes any
  * page-aligned part of a mapping, v2 whole mappings only. Every refused
- * call is checked to leave pins, pages and areas as they were. Then the
- * same on /dev/vfio/vfio when iommufd serves it (IOMMUFD_VFIO_CONTAINER),
- * and how such a file charges pinned memory.
+ * call is checked to leave pins, pages and areas as they were. The
+ * container's page size with and without a domain, and ranges that wrap
+ * past the top of the address space. Then the same on /dev/vfio/vfio when
+ * iommufd serves it (IOMMUFD_VFIO_CONTAINER), how such a file charges
+ * pinned memory, and that IOMMU_TEST_CMD is not there for just anyone
+ * who opens it.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST, and root.
  */
@@ -316,6 +319,109 @@ TEST(vfio_container_node)
 	munmap(buf, len);
 }
 
+/* a /dev/vfio/vfio file opened by the parent, inherited by the children */
+static int vfio_node_fd = -1;
+
+/*
+ * What a caller without CAP_SYS_ADMIN finds on a file of /dev/vfio/vfio:
+ * no IOMMU_TEST_CMD (ENOTTY, as from a kernel without it, before the
+ * argument is read), so no mock device; the rest of the file works.
+ */
+static void vfio_node_unprivileged(int fd)
+{
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_STATS };
+	struct iommu_iova_range range;
+	__u32 num = 1, ioas, stdev;
+	__u64 align;
+	int rc;
+
+	errno = 0;
+	rc = ioctl(fd, IOMMU_TEST_CMD, NULL);
+	CHILD_ASSERT(rc == -1 && errno == ENOTTY);
+	CHILD_ASSERT(_test_cmd(fd, &cmd) == ENOTTY);
+	CHILD_ASSERT(_ioas_alloc(fd, &ioas) == 0);
+	CHILD_ASSERT(_mock_domain(fd, ioas, &stdev, NULL, NULL) == ENOTTY);
+	/* no device came: no domain, nothing reserved, byte alignment */
+	CHILD_ASSERT(_iova_ranges(fd, ioas, &range, &num, &align) == 0);
+	CHILD_ASSERT(num == 1 && range.start == 0 && range.last == U64_MAX);
+	CHILD_ASSERT(align == 1);
+
+	CHILD_ASSERT(vfio_int_ioctl(fd, VFIO_GET_API_VERSION, 0) ==
+		     VFIO_API_VERSION);
+	CHILD_ASSERT(_vfio_set_ioas(fd, ioas) == 0);
+	CHILD_ASSERT(vfio_int_ioctl(fd, VFIO_SET_IOMMU,
+				    VFIO_TYPE1v2_IOMMU) == 0);
+	CHILD_ASSERT(_destroy(fd, ioas) == 0);
+}
+
+/* root without CAP_SYS_ADMIN */
+static void vfio_node_no_admin_child(void)
+{
+	struct iommufd_stats s;
+	int fd;
+
+	CHILD_ASSERT(drop_capability(CAP_SYS_ADMIN) == 0);
+	CHILD_ASSERT(!have_capability(CAP_SYS_ADMIN));
+	/* opened with the capability, used without it */
+	vfio_node_unprivileged(vfio_node_fd);
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	CHILD_ASSERT(fd >= 0);
+	vfio_node_unprivileged(fd);
+	close(fd);
+	/* /dev/iommu is only for those its mode lets in: it has the command */
+	fd = iommufd_open();
+	CHILD_ASSERT(fd >= 0);
+	CHILD_ASSERT(_get_stats(fd, &s) == 0);
+	close(fd);
+}
+
+/* any user: the node is 0666 */
+static void vfio_node_nobody_child(void)
+{
+	int fd;
+
+	CHILD_ASSERT(become_user(NOBODY_ID) == 0);
+	CHILD_ASSERT(!have_capability(CAP_SYS_ADMIN));
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	CHILD_ASSERT(fd >= 0);
+	vfio_node_unprivileged(fd);
+	close(fd);
+}
+
+/*
+ * IOMMU_TEST_CMD (the mock IOMMU: devices, fault injection, kernel state)
+ * through /dev/vfio/vfio, which every user may open, is there for
+ * CAP_SYS_ADMIN only: checked at each call, whoever opened the file.
+ * Skipped where /dev/vfio/vfio is not iommufd's.
+ */
+TEST(vfio_node_test_cmd)
+{
+	struct iommufd_stats s;
+	__u32 ioas;
+
+	if (!have_capability(CAP_SYS_ADMIN))
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	vfio_node_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (vfio_node_fd < 0)
+		SKIP(return, "no /dev/vfio/vfio");
+	if (_ioas_alloc(vfio_node_fd, &ioas)) {
+		close(vfio_node_fd);
+		SKIP(return, "/dev/vfio/vfio is VFIO's own container");
+	}
+	ASSERT_EQ(0, _get_stats(vfio_node_fd, &s));
+	/* a bad argument gets as far as being read */
+	EXPECT_EQ(EFAULT, iommufd_ioctl(vfio_node_fd, IOMMU_TEST_CMD, NULL));
+
+	RUN_IN_CHILD(vfio_node_no_admin_child);
+	RUN_IN_CHILD(vfio_node_nobody_child);
+
+	/* the same file still has it for the parent */
+	ASSERT_EQ(0, _get_stats(vfio_node_fd, &s));
+	ASSERT_EQ(0, _destroy(vfio_node_fd, ioas));
+	close(vfio_node_fd);
+	vfio_node_fd = -1;
+}
+
 /* ---------------------------------------------------------------------- */
 /* a compatibility IOAS with a mock domain, as VFIO type1 or type1v2 */
 
@@ -531,9 +637,12 @@ TEST_F(compat, get_info)
 		ASSERT_EQ(round + 1, nr);
 
 		get_info(_metadata, self->fd, buf, pre_cap);
-		/* the smallest page is the IOVA alignment */
-		EXPECT_EQ(align, info->iova_pgsizes & -info->iova_pgsizes);
-		EXPECT_EQ(V1 ? PS : (__u64)MOCK_IOPTE_SIZE, align);
+		/*
+		 * The mock domain's sizes, its 2K granule shown as PAGE_SIZE
+		 * as type1 shows it, whatever the IOVA alignment (2K for v2)
+		 */
+		EXPECT_EQ(PS | MOCK_IOPTE_HUGE_SIZE, info->iova_pgsizes);
+		EXPECT_EQ(V1 ? PS : MOCK_GRAN, align);
 		EXPECT_EQ(pre_cap, info->argsz);
 
 		get_info(_metadata, self->fd, buf, sizeof(*info));
@@ -807,6 +916,209 @@ TEST_F(compat, unmap_part_pinned)
 	UNMAP_OK(self->base, self->buf_size);
 	close(self->access);
 	self->access = -1;
+	BACK_TO_START();
+}
+
+/*
+ * UNMAP_DMA of a range that wraps past the top of the address space is
+ * EOVERFLOW (mainline's errno; type1 says EINVAL), and v1 cuts nothing
+ * before refusing it: the mapping stays one area, with its IOPTEs, pins
+ * and charges. A range that ends exactly at the top does not wrap.
+ */
+TEST_F(compat, unmap_overflow)
+{
+	const struct {
+		__u64 iova;
+		__u64 size;
+	} bad[] = {
+		/* from page 3, wrapping round to end at IOVA PS */
+		{ IOVA(3), PS - IOVA(3) },
+		/* from page 3, wrapping round to end inside: at page 2 */
+		{ IOVA(3), -PS },
+		/* the largest page-aligned size */
+		{ IOVA(5), -PS },
+		/* from the last page of the address space */
+		{ -PS, 2 * PS },
+	};
+	struct ioas_state st;
+	unsigned int i, pg;
+	__u64 size;
+
+	MAP_ALL();
+	SNAPSHOT(&st);
+	EXPECT_EQ(self->start.areas + 1, st.stats.areas);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		size = bad[i].size;
+		EXPECT_EQ(EOVERFLOW, _vfio_unmap(self->fd, 0, bad[i].iova,
+						 &size)) {
+			TH_LOG("iova %#llx size %#llx",
+			       (unsigned long long)bad[i].iova,
+			       (unsigned long long)bad[i].size);
+		}
+		UNCHANGED(&st);
+		/*
+		 * Still one area: had it been cut at a page, IOMMU_IOAS_UNMAP
+		 * (whole areas only) could take the tail from there.
+		 */
+		for (pg = 1; pg < COMPAT_PAGES; pg++)
+			ASSERT_EQ(ENOENT, _ioas_unmap(self->fd, self->ioas,
+						      IOVA(pg),
+						      IOVA(COMPAT_PAGES) -
+						      IOVA(pg), NULL));
+	}
+	MAPPED(self->base, self->buf_size, self->buf);
+
+	/* up to the top: nothing there */
+	size = -IOVA(COMPAT_PAGES);
+	ASSERT_EQ(0, _vfio_unmap(self->fd, 0, IOVA(COMPAT_PAGES), &size));
+	EXPECT_EQ(0U, size);
+	UNCHANGED(&st);
+	/* from page 4 to the top: v1 cuts there, v2 can't */
+	size = -IOVA(4);
+	if (V1) {
+		ASSERT_EQ(0, _vfio_unmap(self->fd, 0, IOVA(4), &size));
+		EXPECT_EQ(4 * PS, size);
+		MAPPED(IOVA(0), 4 * PS, VA(0));
+		UNMAPPED(IOVA(4), 4 * PS);
+		UNMAP_OK(IOVA(0), 4 * PS);
+	} else {
+		EXPECT_EQ(ENOENT, _vfio_unmap(self->fd, 0, IOVA(4), &size));
+		UNCHANGED(&st);
+		UNMAP_OK(self->base, self->buf_size);
+	}
+	BACK_TO_START();
+}
+
+/* ---------------------------------------------------------------------- */
+/* a compatibility IOAS without a domain: no device attached yet */
+
+FIXTURE(compat_nodev) {
+	int fd;
+	__u32 ioas;
+	unsigned int nr_hwpts;
+	__u32 hwpt[1];
+	unsigned char *buf;
+	size_t buf_size;
+	__u64 base;
+	struct iommufd_stats start;
+};
+
+FIXTURE_VARIANT(compat_nodev) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(compat_nodev, type1) {
+	.type = VFIO_TYPE1_IOMMU,
+};
+
+FIXTURE_VARIANT_ADD(compat_nodev, type1v2) {
+	.type = VFIO_TYPE1v2_IOMMU,
+};
+
+FIXTURE_SETUP(compat_nodev)
+{
+	SETUP_IOAS(0, NULL, COMPAT_PAGES, 37);
+	self->base = APERTURE_START;
+	ASSERT_EQ(0, _vfio_set_ioas(self->fd, self->ioas));
+	ASSERT_EQ(0, vfio_int_ioctl(self->fd, VFIO_SET_IOMMU, variant->type));
+	STATS(&self->start);
+}
+
+FIXTURE_TEARDOWN(compat_nodev)
+{
+	close(self->fd);
+	munmap(self->buf, self->buf_size);
+}
+
+/* iova_pgsizes of GET_INFO */
+static void get_pgsizes(struct __test_metadata *_metadata, int fd,
+			__u64 *pgsizes)
+{
+	struct vfio_iommu_type1_info info = {
+		.argsz = sizeof(info),
+	};
+
+	ASSERT_EQ(0, iommufd_ioctl(fd, VFIO_IOMMU_GET_INFO, &info));
+	ASSERT_EQ(VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS, info.flags);
+	*pgsizes = info.iova_pgsizes;
+}
+
+#define EXPECT_PGSIZES(exp)						\
+	do {								\
+		__u64 __pgsizes;					\
+									\
+		get_pgsizes(_metadata, self->fd, &__pgsizes);		\
+		EXPECT_EQ((__u64)(exp), __pgsizes);			\
+	} while (0)
+
+/*
+ * Without a domain the container's page is PAGE_SIZE, as type1's: GET_INFO
+ * reports every size from PAGE_SIZE up (PAGE_MASK), and MAP_DMA and
+ * UNMAP_DMA refuse an IOVA, user address or size that is not in whole
+ * pages with EINVAL, changing nothing; although the IOAS itself, when its
+ * large pages are on (v2), still takes single bytes through IOMMU_IOAS_MAP.
+ * A mock domain's sizes show while it is attached, and the container's
+ * page stays PAGE_SIZE below its 2K granule.
+ */
+TEST_F(compat_nodev, page_size)
+{
+	struct iommu_iova_range ranges[2];
+	struct ioas_state st;
+	__u32 num = 2, stdev;
+	__u64 align, size;
+
+	EXPECT_PGSIZES(~(PS - 1));
+	ASSERT_EQ(0, _iova_ranges(self->fd, self->ioas, ranges, &num, &align));
+	EXPECT_EQ(1U, num);
+	EXPECT_EQ(V1 ? PS : 1U, align);
+	if (!V1) {
+		ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, VA(0) + 5, 3,
+					self->base + 5));
+		ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, self->base + 5,
+					 3, NULL));
+		BACK_TO_START();
+	}
+
+	SNAPSHOT(&st);
+	EXPECT_EQ(EINVAL, _vfio_map(self->fd, RW, VA(0), self->base + 1, PS));
+	EXPECT_EQ(EINVAL, _vfio_map(self->fd, RW, VA(0), self->base + PS / 2,
+				    PS));
+	EXPECT_EQ(EINVAL, _vfio_map(self->fd, RW, VA(0) + 512, self->base,
+				    PS));
+	EXPECT_EQ(EINVAL, _vfio_map(self->fd, RW, VA(0), self->base,
+				    PS + 512));
+	EXPECT_EQ(EINVAL, _vfio_map(self->fd, RW, VA(0), self->base, 512));
+	UNCHANGED(&st);
+
+	MAP_ALL();
+	MAPPED(self->base, self->buf_size, self->buf);
+	SNAPSHOT(&st);
+	/* no domain and no access: nothing needs the pages pinned yet */
+	EXPECT_EQ(self->start.pinned_pages, st.stats.pinned_pages);
+	size = PS;
+	EXPECT_EQ(EINVAL, _vfio_unmap(self->fd, 0, self->base + 512, &size));
+	EXPECT_EQ(EINVAL, _vfio_unmap(self->fd, 0, IOVA(3) + 1, &size));
+	size = PS / 2;
+	EXPECT_EQ(EINVAL, _vfio_unmap(self->fd, 0, self->base, &size));
+	size = self->buf_size - 1;
+	EXPECT_EQ(EINVAL, _vfio_unmap(self->fd, 0, self->base, &size));
+	UNCHANGED(&st);
+	UNMAP_OK(self->base, self->buf_size);
+	BACK_TO_START();
+
+	/* a mock domain: 2K and 2M, the 2K shown as PAGE_SIZE */
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev, NULL, NULL));
+	EXPECT_PGSIZES(PS | MOCK_IOPTE_HUGE_SIZE);
+	num = 2;
+	ASSERT_EQ(0, _iova_ranges(self->fd, self->ioas, ranges, &num, &align));
+	EXPECT_EQ(V1 ? PS : MOCK_GRAN, align);
+	EXPECT_EQ(EINVAL, _vfio_map(self->fd, RW, VA(0),
+				    self->base + MOCK_GRAN, PS));
+	EXPECT_EQ(EINVAL, _vfio_map(self->fd, RW, VA(0), self->base,
+				    PS + MOCK_GRAN));
+	BACK_TO_START();
+	ASSERT_EQ(0, _destroy(self->fd, stdev));
+	EXPECT_PGSIZES(~(PS - 1));
 	BACK_TO_START();
 }
 
