@@ -8,6 +8,8 @@
 #     expand to the harness' own declarations; and in userspace programs
 #     BIT_MACRO (userspace has no BIT());
 #   - scripts/kernel-doc -Werror on our kernel sources and headers;
+#   - every ".. kernel-doc::" directive of our rst files finds what it
+#     names (tools/kdoc-refs.sh);
 #   - our objects compiled with W=1 and checked by sparse (C=2).
 # Needs the profile's .config (tools/build-kernel.sh --config-only).
 source "$(dirname "$0")/lib.sh"
@@ -43,6 +45,7 @@ for f in "${files[@]}"; do
 		--show-types --ignore "$ign" -f "$p" || fail=1
 done
 scripts/kernel-doc -none -Werror "${kdoc[@]}" || fail=1
+"$REPO/tools/kdoc-refs.sh" || fail=1
 for p in "$REPO"/patches/*.patch; do
 	scripts/checkpatch.pl --strict --quiet --terse --no-summary \
 		--show-types "$p" || fail=1
