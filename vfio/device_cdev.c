@@ -13,6 +13,10 @@
  *  - takes the group's side: a group whose /dev/vfio/$GROUP is open can't
  *    have devices bound here (-EBUSY), and while one is bound the group
  *    can't be opened;
+ *  - checks the SR-IOV VF token as VFIO_GROUP_GET_DEVICE_FD checks the
+ *    "vf_token=" option of its device name: a VF of a PF on vfio-pci, or
+ *    such a PF while its VFs are in use, binds only with the token set on
+ *    the PF (vfio_cdev_check_token());
  *  - binds the device to the iommufd context (vfio/iommufd.c), which for a
  *    physical device claims DMA ownership of its whole iommu_group for the
  *    context and leaves the group's DMA blocked;
@@ -29,15 +33,19 @@
  * Locking: the device set's lock serialises bind, attach, detach and
  * release of all descriptors of a device (and, through the group path's
  * use of it, against group opens of the same device); the group lock is
- * taken under it, only to count the bound devices. The descriptor's
+ * taken under it, only to count the bound devices, and so is the token
+ * check (vfio-pci takes the PF's token lock in it). The descriptor's
  * access flag is written under the device set's lock with release
  * semantics and read locklessly with acquire semantics by the ioctl,
  * read, write and mmap paths.
  */
 #include <linux/file.h>
 #include <linux/iommufd.h>
+#include <linux/kernel.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/uuid.h>
 #include <linux/vfio.h>
 
 #include "vfio.h"
@@ -91,7 +99,7 @@ static void vfio_cdev_release_group(struct vfio_device *device)
 
 /*
  * Bind @device to @ictx and open it in its driver, the device's first and
- * only open. Undone by vfio_cdev_close().
+ * only open; the caller took the group's side. Undone by vfio_cdev_close().
  */
 static int vfio_cdev_open_bound(struct vfio_device *device,
 				struct iommufd_ctx *ictx, u32 *dev_id)
@@ -104,12 +112,9 @@ static int vfio_cdev_open_bound(struct vfio_device *device,
 		return -EINVAL;
 	if (!try_module_get(device->dev->driver->owner))
 		return -ENODEV;
-	ret = vfio_cdev_take_group(device);
-	if (ret)
-		goto err_module;
 	ret = vfio_iommufd_bind_device(device, ictx, dev_id);
 	if (ret)
-		goto err_group;
+		goto err_module;
 	device->open_count = 1;
 	if (device->ops->open_device) {
 		ret = device->ops->open_device(device);
@@ -121,13 +126,12 @@ static int vfio_cdev_open_bound(struct vfio_device *device,
 err_unbind:
 	device->open_count = 0;
 	vfio_iommufd_unbind(device);
-err_group:
-	vfio_cdev_release_group(device);
 err_module:
 	module_put(device->dev->driver->owner);
 	return ret;
 }
 
+/* opposite of vfio_cdev_open_bound(); the caller then gives the group back */
 static void vfio_cdev_close(struct vfio_device *device)
 {
 	lockdep_assert_held(&device->dev_set->lock);
@@ -135,14 +139,13 @@ static void vfio_cdev_close(struct vfio_device *device)
 		device->ops->close_device(device);
 	vfio_iommufd_unbind(device);
 	device->open_count = 0;
-	vfio_cdev_release_group(device);
 	module_put(device->dev->driver->owner);
 }
 
 /*
- * Copy the first @minsz bytes of an ioctl argument that starts, as the
- * three of the cdev do, with argsz and flags: argsz must cover @minsz, and
- * no flag is defined.
+ * Copy the first @minsz bytes of an ioctl argument that starts, as those
+ * of ATTACH and DETACH do, with argsz and flags: argsz must cover @minsz,
+ * and no flag is defined.
  */
 static int vfio_cdev_get_arg(void *karg, const void __user *uarg,
 			     size_t minsz)
@@ -156,45 +159,133 @@ static int vfio_cdev_get_arg(void *karg, const void __user *uarg,
 	return 0;
 }
 
-static long vfio_cdev_bind(struct vfio_cdev_file *cf,
-			   struct vfio_device_bind_iommufd __user *arg)
+/*
+ * Copy VFIO_DEVICE_BIND_IOMMUFD's argument, which grew: token_uuid_ptr
+ * came after out_devid. argsz must cover out_devid; what an older caller
+ * does not pass reads as zero, and what a newer one passes beyond the
+ * struct must be zero (-E2BIG).
+ */
+static int vfio_cdev_get_bind_arg(struct vfio_device_bind_iommufd *bind,
+				  struct vfio_device_bind_iommufd __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_device_bind_iommufd,
 					 out_devid);
-	struct vfio_device *device = cf->device;
-	struct vfio_device_bind_iommufd bind;
+	u32 argsz;
+	int ret;
+
+	if (get_user(argsz, &arg->argsz))
+		return -EFAULT;
+	if (argsz < minsz)
+		return -EINVAL;
+	ret = copy_struct_from_user(bind, sizeof(*bind), arg, argsz);
+	if (ret)
+		return ret;
+	if (bind->flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The SR-IOV VF token, checked as VFIO_GROUP_GET_DEVICE_FD checks it. This
+ * kernel has no device op for the token alone: the drivers that keep one,
+ * vfio-pci and its variants, check it in their match op, from the
+ * "vf_token=<UUID>" option after the device's name, and they are the only
+ * drivers with a match op. So the op is asked about the device's own name,
+ * with the caller's UUID appended when the flag is set; it answers 1 for
+ * a good token or none needed, -EACCES for a missing or wrong one, -EINVAL
+ * for one given where none is kept. A driver without the op, or one that
+ * does not know the name, keeps no token: the flag is then refused.
+ */
+static int vfio_cdev_check_token(struct vfio_device *device,
+				 const struct vfio_device_bind_iommufd *bind)
+{
+	bool token = bind->flags & VFIO_DEVICE_BIND_FLAG_TOKEN;
+	uuid_t uuid;
+	char *name;
+	int ret;
+
+	if (!device->ops->match)
+		return token ? -EINVAL : 0;
+	if (token) {
+		if (copy_from_user(&uuid, u64_to_user_ptr(bind->token_uuid_ptr),
+				   sizeof(uuid)))
+			return -EFAULT;
+		name = kasprintf(GFP_KERNEL, "%s vf_token=%pUb",
+				 dev_name(device->dev), &uuid);
+	} else {
+		name = kstrdup(dev_name(device->dev), GFP_KERNEL);
+	}
+	if (!name)
+		return -ENOMEM;
+	ret = device->ops->match(device, name);
+	kfree(name);
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return token ? -EINVAL : 0;
+	return 0;
+}
+
+/* The context of the iommufd descriptor @fd, referenced. */
+static struct iommufd_ctx *vfio_cdev_get_ictx(int fd)
+{
 	struct iommufd_ctx *ictx;
 	struct fd f;
+
+	f = fdget(fd);
+	if (!f.file)
+		return ERR_PTR(-EBADF);
+	ictx = iommufd_ctx_from_file(f.file);
+	fdput(f);
+	return ictx;
+}
+
+static long vfio_cdev_bind(struct vfio_cdev_file *cf,
+			   struct vfio_device_bind_iommufd __user *arg)
+{
+	struct vfio_device *device = cf->device;
+	struct vfio_device_bind_iommufd bind;
+	struct iommufd_ctx *ictx = NULL;
 	u32 dev_id;
 	long ret;
 
-	ret = vfio_cdev_get_arg(&bind, arg, minsz);
+	ret = vfio_cdev_get_bind_arg(&bind, arg);
 	if (ret)
 		return ret;
-	f = fdget(bind.iommufd);
-	if (!f.file)
-		return -EBADF;
-	ictx = iommufd_ctx_from_file(f.file);
-	fdput(f);
-	if (IS_ERR(ictx))
-		return PTR_ERR(ictx);
 
 	mutex_lock(&device->dev_set->lock);
 	if (cf->ictx) {
 		ret = -EINVAL;		/* this descriptor is bound already */
 		goto out_unlock;
 	}
-	ret = vfio_cdev_open_bound(device, ictx, &dev_id);
+	ret = vfio_cdev_take_group(device);
 	if (ret)
 		goto out_unlock;
+	/* as the group path, before the device is bound or opened */
+	ret = vfio_cdev_check_token(device, &bind);
+	if (ret)
+		goto out_group;
+	ictx = vfio_cdev_get_ictx(bind.iommufd);
+	if (IS_ERR(ictx)) {
+		ret = PTR_ERR(ictx);
+		ictx = NULL;
+		goto out_group;
+	}
+	ret = vfio_cdev_open_bound(device, ictx, &dev_id);
+	if (ret)
+		goto out_group;
 	if (put_user(dev_id, &arg->out_devid)) {
 		vfio_cdev_close(device);
 		ret = -EFAULT;
-		goto out_unlock;
+		goto out_group;
 	}
-	cf->ictx = ictx;
-	ictx = NULL;		/* kept by the descriptor */
+	cf->ictx = ictx;	/* the descriptor keeps the reference */
 	smp_store_release(&cf->access, true);
+	mutex_unlock(&device->dev_set->lock);
+	return 0;
+
+out_group:
+	vfio_cdev_release_group(device);
 out_unlock:
 	mutex_unlock(&device->dev_set->lock);
 	if (ictx)
@@ -317,8 +408,10 @@ static int vfio_cdev_release(struct inode *inode, struct file *filep)
 	struct vfio_device *device = cf->device;
 
 	mutex_lock(&device->dev_set->lock);
-	if (cf->ictx)
+	if (cf->ictx) {
 		vfio_cdev_close(device);
+		vfio_cdev_release_group(device);
+	}
 	mutex_unlock(&device->dev_set->lock);
 	if (cf->ictx)
 		iommufd_ctx_put(cf->ictx);

@@ -160,9 +160,18 @@ static void parked_fd(const char *bdf, int iommufd)
 	if (p != MAP_FAILED)
 		munmap(p, 4096);
 
-	b.flags = 1;
+	b.flags = 1 << 1;
 	check_errno(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b), EINVAL,
 		    "BIND with unknown flags");
+	/* the edu is neither a PF nor a VF: it keeps no SR-IOV VF token */
+	b.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+	b.token_uuid_ptr = 8;
+	check_errno(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b), EFAULT,
+		    "BIND with FLAG_TOKEN and an unreadable UUID");
+	b.token_uuid_ptr = (uintptr_t)path;	/* 16 readable bytes */
+	check_errno(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b), EINVAL,
+		    "BIND with a VF token, of a device that keeps none");
+	b.token_uuid_ptr = 0;
 	b.flags = 0;
 	b.argsz = 8;
 	check_errno(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b), EINVAL,
