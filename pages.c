@@ -1460,12 +1460,20 @@ static void iopt_access_release(struct iopt_pages *pages, unsigned long first,
 				void *old = xa_erase(&pages->pinned_pfns,
 						     index);
 
-				if (!fspan.used && old) {
-					iopt_pages_unpin_run(pages,
-							     xa_to_value(old),
-							     1);
-					unpinned++;
-				}
+				if (fspan.used)
+					continue;
+				/*
+				 * xa_erase() of a reserved slot returns
+				 * XA_ZERO_ENTRY, not NULL: it holds no PFN,
+				 * and none may be left where no filled area
+				 * covers the page.
+				 */
+				if (WARN_ON_ONCE(old && !xa_is_value(old)) ||
+				    !old)
+					continue;
+				iopt_pages_unpin_run(pages, xa_to_value(old),
+						     1);
+				unpinned++;
 			}
 		}
 	}
