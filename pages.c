@@ -270,23 +270,46 @@ static unsigned long iopt_read_pfn(struct iopt_area *area,
 }
 
 /*
+ * Whether GUP holds @page for us. 6.1's pin_user_pages() takes no pin on
+ * the shared zero page (a read-only pin of memory nobody wrote yet): it
+ * is never freed, and unpinning it does nothing, so it counts as held.
+ */
+static bool iopt_page_held(struct page *page)
+{
+	return is_zero_page(page) || page_maybe_dma_pinned(page);
+}
+
+/*
  * IOMMUFD_DEBUG: every PFN of the batch is pinned. A domain may map a page
  * only while it is pinned, so this holds for what is about to be mapped
  * and for what is about to be unmapped; a page found unpinned here is one
  * a device could reach after it was freed.
  */
-static void iopt_debug_batch_pinned(struct pfn_batch *batch)
+static void iopt_debug_batch_pinned(struct iopt_work *work)
 {
+	struct pfn_batch *batch = &work->batch;
+	unsigned long index = work->batch_index;
 	unsigned int run;
 	unsigned long i;
 
 	if (!IS_ENABLED(CONFIG_IOMMUFD_DEBUG))
 		return;
 	for (run = 0; run != batch->nruns; run++) {
-		for (i = 0; i != batch->npfns[run]; i++) {
-			struct page *page = pfn_to_page(batch->pfns[run] + i);
+		for (i = 0; i != batch->npfns[run]; i++, index++) {
+			unsigned long pfn = batch->pfns[run] + i;
+			struct page *page = pfn_to_page(pfn);
 
-			WARN_ON_ONCE(!page_maybe_dma_pinned(page));
+			if (iopt_page_held(page))
+				continue;
+			pr_err("iommufd: pfn %#lx of page %lu (batch run %u of %u, +%lu) is not pinned: count %d mapcount %d anon %d compound %d zero %d; pages uptr %#lx npinned %lu writable %d\n",
+			       pfn, index, run, batch->nruns, i,
+			       page_count(page), page_mapcount(page),
+			       PageAnon(page), PageCompound(page),
+			       is_zero_pfn(pfn), work->area->pages->uptr,
+			       work->area->pages->npinned,
+			       work->area->pages->writable);
+			WARN_ON_ONCE(1);
+			return;
 		}
 	}
 }
@@ -727,7 +750,7 @@ static int iopt_map_batch(struct iopt_work *work,
 
 	if (!work->batch.nruns)
 		return 0;
-	iopt_debug_batch_pinned(&work->batch);
+	iopt_debug_batch_pinned(work);
 	if (!area->iopt->disable_large_pages)
 		nents = iopt_batch_to_sg(work, &length);
 	if (!nents) {
@@ -912,6 +935,19 @@ static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 	}
 	if (rc == 0)
 		return -EFAULT;
+	if (IS_ENABLED(CONFIG_IOMMUFD_DEBUG) && rc > 0) {
+		long i;
+
+		for (i = 0; i != rc; i++) {
+			if (iopt_page_held(upages[i]))
+				continue;
+			pr_err("iommufd: pin of page %lu (uptr %#lx, own mm %d, flags %#x) gave pfn %#lx, not pinned: count %d compound %d\n",
+			       index + i, uptr, current->mm == mm, flags,
+			       page_to_pfn(upages[i]), page_count(upages[i]),
+			       PageCompound(upages[i]));
+			break;
+		}
+	}
 	return rc;
 }
 
@@ -939,7 +975,7 @@ static void iopt_unfill_range(struct iopt_work *work,
 		work->batch_index = index;
 		index = iopt_batch_from_domain(work, domains[0], index, last);
 		chunk_last = index - 1;
-		iopt_debug_batch_pinned(&work->batch);
+		iopt_debug_batch_pinned(work);
 
 		for (i = 0; i != ndomains; i++)
 			iopt_unmap_iova_range(area->iopt, domains[i],

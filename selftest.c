@@ -387,14 +387,20 @@ static size_t __mock_domain_unmap_pages(struct mock_domain *md,
 	for (off = 0; off != total; off += MOCK_IOPTE_SIZE) {
 		void *old = xa_erase(&md->ioptes,
 				     (iova + off) >> MOCK_IOPTE_SHIFT);
+		struct page *page;
 		phys_addr_t phys;
 
 		/* iommufd never unmaps what it did not map */
 		if (WARN_ON(!old))
 			return off;
 		phys = (xa_to_value(old) & MOCK_IOPTE_ADDR) << MOCK_IOPTE_SHIFT;
-		/* ... nor unpins what a domain still maps */
-		WARN_ON_ONCE(!page_maybe_dma_pinned(pfn_to_page(PHYS_PFN(phys))));
+		page = pfn_to_page(PHYS_PFN(phys));
+		/*
+		 * ... nor unpins what a domain still maps. GUP takes no pin on
+		 * the shared zero page (what a read-only map of memory nobody
+		 * wrote yet gets): it is never freed.
+		 */
+		WARN_ON_ONCE(!is_zero_page(page) && !page_maybe_dma_pinned(page));
 	}
 	return total;
 }
