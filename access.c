@@ -357,8 +357,8 @@ static int iommufd_access_unpin_piece(struct iopt_area *area,
 
 /*
  * Lock the access's IOAS for a pin, an unpin or a copy: returns its
- * io_pagetable with ioas_lock and the table's rwsem (read) held, or NULL if
- * not attached, or (unless @unpin) about to leave its IOAS.
+ * io_pagetable with ioas_lock and the table's IOVA lock (read) held, or
+ * NULL if not attached, or (unless @unpin) about to leave its IOAS.
  */
 static struct io_pagetable *iommufd_access_lock(struct iommufd_access *access,
 						bool unpin)
@@ -371,14 +371,14 @@ static struct io_pagetable *iommufd_access_lock(struct iommufd_access *access,
 		return NULL;
 	}
 	iopt = &access->ioas->iopt;
-	down_read(&iopt->rwsem);
+	down_read(&iopt->iova_rwsem);
 	return iopt;
 }
 
 static void iommufd_access_unlock(struct iommufd_access *access,
 				  struct io_pagetable *iopt)
 {
-	up_read(&iopt->rwsem);
+	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&access->ioas_lock);
 }
 

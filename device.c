@@ -330,17 +330,17 @@ static int iommufd_group_move(struct iommufd_group *igroup,
 	if (b)
 		down_write_nested(&b->domains_rwsem, SINGLE_DEPTH_NESTING);
 	if (a)
-		down_write(&a->rwsem);
+		down_write(&a->iova_rwsem);
 	if (b)
-		down_write_nested(&b->rwsem, SINGLE_DEPTH_NESTING);
+		down_write_nested(&b->iova_rwsem, SINGLE_DEPTH_NESTING);
 	rc = iommu_group_replace_domain(igroup->group,
 					to ? to->domain : NULL);
 	if (b) {
-		up_write(&b->rwsem);
+		up_write(&b->iova_rwsem);
 		up_write(&b->domains_rwsem);
 	}
 	if (a) {
-		up_write(&a->rwsem);
+		up_write(&a->iova_rwsem);
 		up_write(&a->domains_rwsem);
 	}
 	return rc;

@@ -139,7 +139,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	/* no domain, large pages allowed: whatever the memory held before */
 	*iopt = (struct io_pagetable){};
 	init_rwsem(&iopt->domains_rwsem);
-	init_rwsem(&iopt->rwsem);
+	init_rwsem(&iopt->iova_rwsem);
 	mutex_init(&iopt->map_lock);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
@@ -175,12 +175,10 @@ static bool iopt_area_aligned(struct iopt_area *area, unsigned long align)
 
 static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
 {
-	struct interval_tree_node *node;
+	struct iopt_area *area;
 
-	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
-	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
-		if (!iopt_area_aligned(container_of(node, struct iopt_area,
-						    node), align))
+	for_each_iopt_area(area, iopt, 0, ULONG_MAX)
+		if (!iopt_area_aligned(area, align))
 			return false;
 	return true;
 }
@@ -202,7 +200,7 @@ static void iopt_recalc_alignment(struct io_pagetable *iopt)
 
 static void iopt_remove_area(struct io_pagetable *iopt, struct iopt_area *area)
 {
-	lockdep_assert_held_write(&iopt->rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 	if (area->filled)
 		iopt_area_unfill_domains(area, iopt->domains, iopt->ndomains);
 	interval_tree_remove(&area->node, &iopt->area_itree);
@@ -217,20 +215,18 @@ static void iopt_remove_area(struct io_pagetable *iopt, struct iopt_area *area)
  */
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
-	struct interval_tree_node *node;
+	struct iopt_area *area;
 
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	WARN_ON(iopt->ndomains);
-	while ((node = interval_tree_iter_first(&iopt->area_itree, 0,
-						ULONG_MAX)))
-		iopt_remove_area(iopt, container_of(node, struct iopt_area,
-						    node));
+	while ((area = iopt_area_iter_first(iopt, 0, ULONG_MAX)))
+		iopt_remove_area(iopt, area);
 	iopt_free_allowed(&iopt->allowed_itree);
 	iopt_free_itree(&iopt->reserved_itree,
 			offsetof(struct iopt_reserved, node));
 	kfree(iopt->domains);
 	iopt->domains = NULL;
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	mutex_destroy(&iopt->map_lock);
 }
 
@@ -266,9 +262,9 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 {
 	struct iopt_reserved *reserved;
 
-	lockdep_assert_held_write(&iopt->rwsem);
-	if (interval_tree_iter_first(&iopt->area_itree, start, last) ||
-	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (iopt_area_iter_first(iopt, start, last) ||
+	    iopt_allowed_iter_first(iopt, start, last))
 		return -EADDRINUSE;
 	reserved = iopt_itree_add(&iopt->reserved_itree, sizeof(*reserved),
 				  offsetof(struct iopt_reserved, node), start,
@@ -294,28 +290,24 @@ int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 {
 	int rc;
 
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	rc = __iopt_reserve_iova(iopt, start, last, owner);
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	return rc;
 }
 
 static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 {
-	struct interval_tree_node *node;
-	struct interval_tree_node *next;
+	struct iopt_reserved *reserved;
+	struct iopt_reserved *next;
 
-	lockdep_assert_held_write(&iopt->rwsem);
-	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
-					     ULONG_MAX);
-	     node; node = next) {
-		struct iopt_reserved *reserved =
-			container_of(node, struct iopt_reserved, node);
-
-		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	for (reserved = iopt_reserved_iter_first(iopt, 0, ULONG_MAX); reserved;
+	     reserved = next) {
+		next = iopt_reserved_iter_next(reserved, 0, ULONG_MAX);
 		if (reserved->owner != owner)
 			continue;
-		interval_tree_remove(node, &iopt->reserved_itree);
+		interval_tree_remove(&reserved->node, &iopt->reserved_itree);
 		kfree(reserved);
 	}
 }
@@ -327,9 +319,9 @@ static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
  */
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 {
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	__iopt_remove_reserved_iova(iopt, owner);
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 }
 
 /**
@@ -346,19 +338,19 @@ int iopt_set_allowed(struct io_pagetable *iopt,
 	struct interval_tree_node *node;
 	struct rb_root_cached old;
 
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
+	/* @allowed_iova is still the caller's own: a raw walk, no lock */
 	for (node = interval_tree_iter_first(allowed_iova, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		if (interval_tree_iter_first(&iopt->reserved_itree,
-					     node->start, node->last)) {
-			up_write(&iopt->rwsem);
+		if (iopt_reserved_iter_first(iopt, node->start, node->last)) {
+			up_write(&iopt->iova_rwsem);
 			return -EADDRINUSE;
 		}
 	}
 	old = iopt->allowed_itree;
 	iopt->allowed_itree = *allowed_iova;
 	*allowed_iova = old;
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	return 0;
 }
 
@@ -418,6 +410,7 @@ static bool iopt_find_in_range(struct io_pagetable *iopt, unsigned long first,
  * first or the last page of the address space: a device that wraps or
  * uses a NULL address then faults instead of reaching memory.
  *
+ * Context: the IOVA lock of @iopt held, read or write.
  * Return: 0 or -ENOSPC.
  */
 int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
@@ -425,20 +418,19 @@ int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 {
 	const unsigned long lowest = PAGE_SIZE;
 	const unsigned long highest = ULONG_MAX - PAGE_SIZE;
-	struct interval_tree_node *node;
+	struct iopt_allowed *allowed;
 	unsigned long offset;
 	unsigned long align;
 
-	lockdep_assert_held(&iopt->rwsem);
+	lockdep_assert_held(&iopt->iova_rwsem);
 	iopt_auto_placement(iopt, uptr, length, &align, &offset);
 	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
 		return iopt_find_in_range(iopt, lowest, highest, length, align,
 					  offset, iova) ? 0 : -ENOSPC;
-	for (node = interval_tree_iter_first(&iopt->allowed_itree, lowest,
-					     highest);
-	     node; node = interval_tree_iter_next(node, lowest, highest))
-		if (iopt_find_in_range(iopt, max(node->start, lowest),
-				       min(node->last, highest), length,
+	for (allowed = iopt_allowed_iter_first(iopt, lowest, highest); allowed;
+	     allowed = iopt_allowed_iter_next(allowed, lowest, highest))
+		if (iopt_find_in_range(iopt, max(allowed->node.start, lowest),
+				       min(allowed->node.last, highest), length,
 				       align, offset, iova))
 			return 0;
 	return -ENOSPC;
@@ -474,9 +466,9 @@ static int iopt_check_fixed(struct io_pagetable *iopt, unsigned long iova,
 
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
-	if (interval_tree_iter_first(&iopt->reserved_itree, iova, last))
+	if (iopt_reserved_iter_first(iopt, iova, last))
 		return -EINVAL;
-	if (interval_tree_iter_first(&iopt->area_itree, iova, last))
+	if (iopt_area_iter_first(iopt, iova, last))
 		return -EEXIST;
 	return 0;
 }
@@ -511,7 +503,7 @@ static int iopt_map_pieces(struct io_pagetable *iopt, unsigned long *iova,
 	 * lock is held only to insert them, pending, and to publish them.
 	 */
 	down_read(&iopt->domains_rwsem);
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	if (flags & IOMMU_IOAS_MAP_FIXED_IOVA)
 		rc = iopt_check_fixed(iopt, *iova, length);
 	else
@@ -546,14 +538,14 @@ static int iopt_map_pieces(struct io_pagetable *iopt, unsigned long *iova,
 		areas[nareas++] = area;
 		cur += piece->length;
 	}
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 
 	/* Pin and map with only the domains locked: the long part. */
 	for (i = 0; !rc && iopt->ndomains && i != nareas; i++)
 		rc = iopt_area_fill_domains(areas[i], iopt->domains,
 					    iopt->ndomains);
 
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	if (rc)
 		goto out_unwind;
 	for (i = 0; i != nareas; i++)
@@ -564,7 +556,7 @@ out_unwind:
 	while (nareas)
 		iopt_remove_area(iopt, areas[--nareas]);
 out_unlock:
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
 	kfree(areas);
 	return rc;
@@ -604,7 +596,7 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 
 /**
  * iopt_walk_area_pieces - walk the areas that cover an IOVA range
- * @iopt: the io_pagetable, its rwsem held
+ * @iopt: the io_pagetable, its IOVA lock held
  * @iova: first IOVA of the range
  * @last: last IOVA of the range, inclusive
  * @fn: called for each area's piece of the range, in IOVA order, with the
@@ -613,7 +605,7 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
  *      non-zero return ends the walk with that value
  * @arg: passed to @fn
  *
- * Context: the rwsem of @iopt held, read or write.
+ * Context: the IOVA lock of @iopt (iova_rwsem) held, read or write.
  * Return: 0 if the areas cover the whole range and @fn returned 0 for every
  * piece; -ENOENT at the first byte no area maps; or what @fn returned.
  */
@@ -624,23 +616,21 @@ int iopt_walk_area_pieces(struct io_pagetable *iopt, unsigned long iova,
 				    unsigned long offset, void *arg),
 			  void *arg)
 {
-	struct interval_tree_node *node;
 	unsigned long expect = iova;
+	struct iopt_area *area;
 	int rc;
 
-	lockdep_assert_held(&iopt->rwsem);
-	for (node = interval_tree_iter_first(&iopt->area_itree, iova, last);
-	     node; node = interval_tree_iter_next(node, iova, last)) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
-		unsigned long piece_last = min(node->last, last);
-		unsigned long off = area->pages_off + (expect - node->start);
+	lockdep_assert_held(&iopt->iova_rwsem);
+	for_each_iopt_area(area, iopt, iova, last) {
+		unsigned long piece_last = min(area->node.last, last);
+		unsigned long off = area->pages_off +
+				    (expect - area->node.start);
 
 		/* a pending area is not mapped yet */
-		if (node->start > expect || area->pending)
+		if (area->node.start > expect || area->pending)
 			return -ENOENT;
 		rc = fn(area, off >> PAGE_SHIFT,
-			(area->pages_off + (piece_last - node->start)) >>
+			(area->pages_off + (piece_last - area->node.start)) >>
 				PAGE_SHIFT,
 			expect - iova, arg);
 		if (rc)
@@ -657,32 +647,30 @@ static int iopt_collect_pieces(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, bool writable,
 			       struct list_head *pieces)
 {
-	struct interval_tree_node *node;
 	unsigned long expect = start;
+	struct iopt_area *area;
 	bool covered = false;
 
-	down_read(&iopt->rwsem);
-	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
-	     node; node = interval_tree_iter_next(node, start, last)) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
+	down_read(&iopt->iova_rwsem);
+	for_each_iopt_area(area, iopt, start, last) {
 		struct iopt_piece *piece;
-		unsigned long piece_last = min(node->last, last);
+		unsigned long piece_last = min(area->node.last, last);
 
-		if (node->start > expect || area->pending)
+		if (area->node.start > expect || area->pending)
 			break;
 		if (writable && !area->pages->writable) {
-			up_read(&iopt->rwsem);
+			up_read(&iopt->iova_rwsem);
 			return -EPERM;
 		}
 		piece = kzalloc(sizeof(*piece), GFP_KERNEL_ACCOUNT);
 		if (!piece) {
-			up_read(&iopt->rwsem);
+			up_read(&iopt->iova_rwsem);
 			return -ENOMEM;
 		}
 		kref_get(&area->pages->kref);
 		piece->pages = area->pages;
-		piece->pages_off = area->pages_off + (expect - node->start);
+		piece->pages_off = area->pages_off +
+				   (expect - area->node.start);
 		piece->length = piece_last - expect + 1;
 		list_add_tail(&piece->next, pieces);
 		if (piece_last == last) {
@@ -691,7 +679,7 @@ static int iopt_collect_pieces(struct io_pagetable *iopt, unsigned long start,
 		}
 		expect = piece_last + 1;
 	}
-	up_read(&iopt->rwsem);
+	up_read(&iopt->iova_rwsem);
 	return covered ? 0 : -ENOENT;
 }
 
@@ -737,38 +725,32 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 static void iopt_allow_access(struct io_pagetable *iopt, unsigned long start,
 			      unsigned long last)
 {
-	struct interval_tree_node *node;
+	struct iopt_area *area;
 
-	lockdep_assert_held_write(&iopt->rwsem);
-	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
-	     node; node = interval_tree_iter_next(node, start, last))
-		if (node->start >= start && node->last <= last)
-			container_of(node, struct iopt_area,
-				     node)->prevent_access = false;
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	for_each_iopt_area(area, iopt, start, last)
+		if (area->node.start >= start && area->node.last <= last)
+			area->prevent_access = false;
 }
 
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long last, unsigned long *unmapped,
 			    bool need_any)
 {
-	struct interval_tree_node *node;
 	unsigned long busy_first = 0;
 	unsigned long busy_last = 0;
 	unsigned long total = 0;
 	unsigned int tries = 0;
+	struct iopt_area *area;
 	bool busy;
 	int rc;
 
 again:
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	/* Whole areas only: check everything before removing anything. */
 	busy = false;
-	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
-	     node; node = interval_tree_iter_next(node, start, last)) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
-
-		if (node->start < start || node->last > last) {
+	for_each_iopt_area(area, iopt, start, last) {
+		if (area->node.start < start || area->node.last > last) {
 			rc = -ENOENT;
 			goto out_allow;
 		}
@@ -779,8 +761,8 @@ again:
 		}
 		if (atomic_read(&area->num_accesses)) {
 			if (!busy)
-				busy_first = node->start;
-			busy_last = node->last;
+				busy_first = area->node.start;
+			busy_last = area->node.last;
 			busy = true;
 			/* no new pins while the accesses are asked to go */
 			area->prevent_access = true;
@@ -791,25 +773,21 @@ again:
 		 * Software accesses pinned pages here. Ask them to let go,
 		 * without our lock (they unpin through it), a few times.
 		 */
-		up_write(&iopt->rwsem);
+		up_write(&iopt->iova_rwsem);
 		if (tries++ == IOPT_UNMAP_ACCESS_TRIES) {
-			down_write(&iopt->rwsem);
+			down_write(&iopt->iova_rwsem);
 			rc = -EBUSY;
 			goto out_allow;
 		}
 		iommufd_access_notify_unmap(iopt, busy_first, busy_last);
 		goto again;
 	}
-	while ((node = interval_tree_iter_first(&iopt->area_itree, start,
-						last))) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
-
+	while ((area = iopt_area_iter_first(iopt, start, last))) {
 		total += iopt_area_length(area);
 		iopt_remove_area(iopt, area);
 		need_any = false;
 	}
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	if (need_any)
 		return -ENOENT;
 	if (unmapped)
@@ -820,7 +798,7 @@ out_allow:
 	/* nothing is unmapped: the areas take accesses again */
 	if (tries)
 		iopt_allow_access(iopt, start, last);
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	return rc;
 }
 
@@ -878,14 +856,12 @@ int iopt_unmap_iova_or_none(struct io_pagetable *iopt, unsigned long iova,
 /* Split the area holding @iova, if any, so that an area starts there. */
 static int iopt_cut_at(struct io_pagetable *iopt, unsigned long iova)
 {
-	struct interval_tree_node *node;
 	struct iopt_area *area, *tail;
 
-	lockdep_assert_held_write(&iopt->rwsem);
-	node = interval_tree_iter_first(&iopt->area_itree, iova, iova);
-	if (!node || node->start == iova)
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	area = iopt_area_iter_first(iopt, iova, iova);
+	if (!area || area->node.start == iova)
 		return 0;
-	area = container_of(node, struct iopt_area, node);
 	/*
 	 * Accesses pinned through the area, they would not know of a split;
 	 * or a MAP is still filling it.
@@ -898,15 +874,15 @@ static int iopt_cut_at(struct io_pagetable *iopt, unsigned long iova)
 	kref_get(&area->pages->kref);
 	tail->iopt = iopt;
 	tail->pages = area->pages;
-	tail->pages_off = area->pages_off + (iova - node->start);
+	tail->pages_off = area->pages_off + (iova - area->node.start);
 	tail->iommu_prot = area->iommu_prot;
 	tail->node.start = iova;
-	tail->node.last = node->last;
+	tail->node.last = area->node.last;
 
 	/* Changing an interval means taking it out of its tree first. */
-	interval_tree_remove(node, &iopt->area_itree);
-	node->last = iova - 1;
-	interval_tree_insert(node, &iopt->area_itree);
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	area->node.last = iova - 1;
+	interval_tree_insert(&area->node, &iopt->area_itree);
 	interval_tree_insert(&tail->node, &iopt->area_itree);
 	iommufd_stat_add(IOMMUFD_STAT_AREAS, 1);
 	if (area->filled)
@@ -938,7 +914,7 @@ int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas,
 	unsigned int i;
 	int rc = 0;
 
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	if (!iopt->disable_large_pages)
 		rc = -EINVAL;
 	for (i = 0; !rc && i != num; i++)
@@ -946,7 +922,7 @@ int iopt_cut_iova(struct io_pagetable *iopt, const unsigned long *iovas,
 			rc = -EINVAL;
 	for (i = 0; !rc && i != num; i++)
 		rc = iopt_cut_at(iopt, iovas[i]);
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	return rc;
 }
 
@@ -963,16 +939,13 @@ int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 }
 
 static void iopt_each_area_undo(struct io_pagetable *iopt,
-				struct interval_tree_node *stop,
+				struct iopt_area *stop,
 				struct iommu_domain *domain)
 {
-	struct interval_tree_node *node;
+	struct iopt_area *area;
 
-	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
-	     node != stop; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
-
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area != stop;
+	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
 		if (iopt->ndomains)
 			iopt_area_unmap_domain(area, domain);
 		else
@@ -998,12 +971,12 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	unsigned long align = max(iopt->iova_alignment,
 				  iopt_domain_alignment(domain));
 	struct iommu_domain_geometry *geo = &domain->geometry;
-	struct interval_tree_node *node;
 	struct iommu_domain **domains;
+	struct iopt_area *area;
 	int rc;
 
 	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	if (!iopt_areas_aligned(iopt, align)) {
 		rc = -EADDRINUSE;
 		goto out_unlock;
@@ -1032,31 +1005,27 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		}
 	}
 
-	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
-	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
-
+	for_each_iopt_area(area, iopt, 0, ULONG_MAX) {
 		if (iopt->ndomains)
 			rc = iopt_area_copy_domain(area, area->storage_domain,
 						   domain);
 		else
 			rc = iopt_area_fill_domains(area, &domain, 1);
 		if (rc) {
-			iopt_each_area_undo(iopt, node, domain);
+			iopt_each_area_undo(iopt, area, domain);
 			goto out_reserved;
 		}
 	}
 	iopt->domains[iopt->ndomains++] = domain;
 	iopt->iova_alignment = align;
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
 	return 0;
 
 out_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
 	return rc;
 }
@@ -1072,22 +1041,18 @@ out_unlock:
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain)
 {
-	struct interval_tree_node *node;
+	struct iopt_area *area;
 	unsigned int i;
 
 	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	for (i = 0; i != iopt->ndomains; i++)
 		if (iopt->domains[i] == domain)
 			break;
 	if (WARN_ON(i == iopt->ndomains))
 		goto out_unlock;
 
-	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
-	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		struct iopt_area *area = container_of(node, struct iopt_area,
-						      node);
-
+	for_each_iopt_area(area, iopt, 0, ULONG_MAX) {
 		if (iopt->ndomains == 1) {
 			iopt_area_unfill_domains(area, &domain, 1);
 			continue;
@@ -1103,7 +1068,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	__iopt_remove_reserved_iova(iopt, domain);
 	iopt_recalc_alignment(iopt);
 out_unlock:
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
 }
 
@@ -1122,7 +1087,7 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 	int rc = 0;
 
 	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->rwsem);
+	down_write(&iopt->iova_rwsem);
 	if (iopt->disable_large_pages == !enable)
 		goto out_unlock;
 	if (iopt->ndomains && !RB_EMPTY_ROOT(&iopt->area_itree.rb_root)) {
@@ -1136,7 +1101,7 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 	iopt->disable_large_pages = !enable;
 	iopt_recalc_alignment(iopt);
 out_unlock:
-	up_write(&iopt->rwsem);
+	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
 	return rc;
 }

@@ -15,7 +15,7 @@
  *            v     v
  *          iommufd_ioas.mutex       the IOAS's HWPT and access lists; a
  *            -> io_pagetable.domains_rwsem  HWPT's domain joining the IOAS
- *              -> io_pagetable.rwsem  the IOVA lock
+ *              -> io_pagetable.iova_rwsem  the IOVA lock
  *                -> iopt_pages.mutex
  *                  -> io_pagetable.map_lock  around each iommu_map() and
  *                                   iommu_unmap() on its domains, and the
@@ -29,15 +29,17 @@
  * io_pagetable has two locks. domains_rwsem guards the list of domains
  * and what the fills depend on (alignment, large pages): a MAP or COPY
  * holds it for reading while it pins and maps its new areas, anything that
- * changes the domains holds it for writing. rwsem, the IOVA lock, guards
- * the trees; the list of domains changes only with both held for writing,
- * so either one keeps it stable. A MAP holds the IOVA lock only to insert
- * its areas, marked pending, and to publish them once filled: a multi-GiB
- * fill does not stall IOVA_RANGES, other maps, unmaps or access pins. A
- * pending area holds its IOVA; lookups see no mapping there (-ENOENT) and
- * UNMAP of it fails with -EBUSY. An access copying unpinned pages through
- * the user's mapping holds the IOVA lock for reading, not the pages
- * mutex, while it may fault (mmap_lock).
+ * changes the domains holds it for writing. iova_rwsem, the IOVA lock,
+ * guards the trees, which are walked through the iterators below
+ * (iopt_area_iter_first() and the like) that assert it; the list of
+ * domains changes only with both held for writing, so either one keeps it
+ * stable. A MAP holds the IOVA lock only to insert its areas, marked
+ * pending, and to publish them once filled: a multi-GiB fill does not
+ * stall IOVA_RANGES, other maps, unmaps or access pins. A pending area
+ * holds its IOVA; lookups see no mapping there (-ENOENT) and UNMAP of it
+ * fails with -EBUSY. An access copying unpinned pages through the user's
+ * mapping holds the IOVA lock for reading, not the pages mutex, while it
+ * may fault (mmap_lock).
  *
  * A context's groups_lock (main.c) is taken outside the group lock: the
  * first bind of a group probes its IOMMU with both held (device.c).
@@ -45,33 +47,35 @@
  * ioas_lock and the group lock are never held together; either may be
  * held when the IOAS mutex is taken. A group moving between domains holds
  * both locks of the io_pagetables of the HWPT it leaves and of the one it
- * goes to for writing, under the group lock (and the IOAS mutex of the HWPT it goes
- * to): 6.1's VT-d can't take a map or unmap on a domain a device leaves or
- * first joins (device.c, iommufd_group_move()). iommu_group's mutex (inside
- * iommu_group_replace_domain()) nests under iommufd_group.lock; the IOMMU
- * driver's own locks are taken by iommu_map()/iommu_unmap() under an
- * io_pagetable lock and iopt_pages.mutex, never under mmap_lock. The
- * context's object xarray lock is a spinlock taken on its own, never
- * around any of these. Two io_pagetables are locked at the same time only
- * by that move, in address order, and nothing is taken inside them but
- * iommu_group's mutex (COPY takes the source's lock, drops it, then takes
- * the destination's),
- * and an access or a group moves between IOASes taking one IOAS mutex at a
+ * goes to for writing, under the group lock (and the IOAS mutex of the
+ * HWPT it goes to): 6.1's VT-d can't take a map or unmap on a domain a
+ * device leaves or first joins (device.c, iommufd_group_move()).
+ * iommu_group's mutex (inside iommu_group_replace_domain()) nests under
+ * iommufd_group.lock; the IOMMU driver's own locks are taken by
+ * iommu_map()/iommu_unmap() under an io_pagetable lock and
+ * iopt_pages.mutex, never under mmap_lock. The context's object xarray
+ * lock is a spinlock taken on its own, never around any of these. Two
+ * io_pagetables are locked at the same time only by that move, in address
+ * order, and nothing is taken inside them but iommu_group's mutex (COPY
+ * takes the source's lock, drops it, then takes the destination's), and
+ * an access or a group moves between IOASes taking one IOAS mutex at a
  * time, so one order covers every IOAS.
  *
  * Between them the two locks protect everything in the io_pagetable: its
  * interval trees, its domain list, the alignment and every area's fields
  * (a pending area's belong to its MAP until it is published). Writers
- * change mappings or domains; readers only look. The pages mutex protects the pages
- * object's own state: which areas are filled (pinned and mapped) and the
- * pin accounting; several io_pagetables can share one pages object after a
- * COPY.
+ * change mappings or domains; readers only look. The pages mutex protects
+ * the pages object's own state: which areas are filled (pinned and mapped)
+ * and the pin accounting; several io_pagetables can share one pages object
+ * after a COPY.
  */
 #ifndef __IO_PAGETABLE_H
 #define __IO_PAGETABLE_H
 
+#include <linux/container_of.h>
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
+#include <linux/lockdep.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -87,7 +91,7 @@ struct user_struct;
 /**
  * struct io_pagetable - the IOVA map of an IOAS
  * @domains_rwsem: see the lock order above
- * @rwsem: see the lock order above
+ * @iova_rwsem: the IOVA lock, see the lock order above
  * @map_lock: held around every iommu_map()/iommu_unmap() on the domains,
  *            nothing else: one writer per domain page table (pages.c)
  * @area_itree: struct iopt_area by IOVA; areas never overlap
@@ -104,7 +108,7 @@ struct user_struct;
  */
 struct io_pagetable {
 	struct rw_semaphore domains_rwsem;
-	struct rw_semaphore rwsem;
+	struct rw_semaphore iova_rwsem;
 	struct mutex map_lock; /* see the lock order at the top */
 	struct rb_root_cached area_itree;
 	struct rb_root_cached allowed_itree;
@@ -380,6 +384,146 @@ struct iopt_reserved {
 	struct interval_tree_node node;
 	void *owner;
 };
+
+/*
+ * Walks of the trees of an io_pagetable. Each *_iter_first() asserts the
+ * IOVA lock, which must then stay held, read or write, until the walk is
+ * over; the *_iter_next() continue the walk, from an entry still in its
+ * tree. They visit the entries that overlap [start, last] in the order of
+ * their start, an entry that begins before start included.
+ */
+
+/**
+ * iopt_area_iter_first - the first area that overlaps an IOVA range
+ * @iopt: the table
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * Context: the IOVA lock of @iopt held, read or write.
+ * Return: the overlapping area that starts lowest, or NULL.
+ */
+static inline struct iopt_area *iopt_area_iter_first(struct io_pagetable *iopt,
+						     unsigned long start,
+						     unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+/**
+ * iopt_area_iter_next - the next area that overlaps an IOVA range
+ * @area: the area the walk is at
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * Context: the IOVA lock held since iopt_area_iter_first().
+ * Return: the overlapping area that starts after @area, or NULL.
+ */
+static inline struct iopt_area *iopt_area_iter_next(struct iopt_area *area,
+						    unsigned long start,
+						    unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&area->node, start, last);
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+/**
+ * for_each_iopt_area - walk the areas that overlap an IOVA range
+ * @area: the cursor, a struct iopt_area pointer
+ * @iopt: the table, its IOVA lock held
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * The body must not remove @area from the tree.
+ */
+#define for_each_iopt_area(area, iopt, start, last)                            \
+	for ((area) = iopt_area_iter_first(iopt, start, last); (area);         \
+	     (area) = iopt_area_iter_next(area, start, last))
+
+/**
+ * iopt_allowed_iter_first - the first allowed range that overlaps a range
+ * @iopt: the table
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * Context: the IOVA lock of @iopt held, read or write.
+ * Return: the overlapping allowed range that starts lowest, or NULL.
+ */
+static inline struct iopt_allowed *
+iopt_allowed_iter_first(struct io_pagetable *iopt, unsigned long start,
+			unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	node = interval_tree_iter_first(&iopt->allowed_itree, start, last);
+	return node ? container_of(node, struct iopt_allowed, node) : NULL;
+}
+
+/**
+ * iopt_allowed_iter_next - the next allowed range that overlaps a range
+ * @allowed: the allowed range the walk is at
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * Context: the IOVA lock held since iopt_allowed_iter_first().
+ * Return: the overlapping allowed range that starts after @allowed, or
+ * NULL.
+ */
+static inline struct iopt_allowed *
+iopt_allowed_iter_next(struct iopt_allowed *allowed, unsigned long start,
+		       unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&allowed->node, start, last);
+	return node ? container_of(node, struct iopt_allowed, node) : NULL;
+}
+
+/**
+ * iopt_reserved_iter_first - the first reservation that overlaps a range
+ * @iopt: the table
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * Context: the IOVA lock of @iopt held, read or write.
+ * Return: the overlapping reservation that starts lowest, or NULL.
+ */
+static inline struct iopt_reserved *
+iopt_reserved_iter_first(struct io_pagetable *iopt, unsigned long start,
+			 unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	node = interval_tree_iter_first(&iopt->reserved_itree, start, last);
+	return node ? container_of(node, struct iopt_reserved, node) : NULL;
+}
+
+/**
+ * iopt_reserved_iter_next - the next reservation that overlaps a range
+ * @reserved: the reservation the walk is at
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * Context: the IOVA lock held since iopt_reserved_iter_first().
+ * Return: the overlapping reservation that starts after @reserved, or
+ * NULL.
+ */
+static inline struct iopt_reserved *
+iopt_reserved_iter_next(struct iopt_reserved *reserved, unsigned long start,
+			unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&reserved->node, start, last);
+	return node ? container_of(node, struct iopt_reserved, node) : NULL;
+}
 
 int iopt_walk_area_pieces(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long last,

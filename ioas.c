@@ -104,7 +104,7 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	ranges = u64_to_user_ptr(cmd->allowed_iovas);
 	max_iovas = cmd->num_iovas;
 	cmd->num_iovas = 0;
-	down_read(&ioas->iopt.rwsem);
+	down_read(&ioas->iopt.iova_rwsem);
 	for_each_iopt_span(&span, &ioas->iopt.reserved_itree, 0, ULONG_MAX) {
 		struct iommu_iova_range range = {
 			.start = span.start,
@@ -122,7 +122,7 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 		cmd->num_iovas++;
 	}
 	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	up_read(&ioas->iopt.rwsem);
+	up_read(&ioas->iopt.iova_rwsem);
 	if (!rc)
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (!rc && cmd->num_iovas > max_iovas)

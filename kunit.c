@@ -300,7 +300,7 @@ static void alloc_skips_used(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, iopt_reserve_iova(&iopt, 0, 0xfff, NULL));
 	add_area(test, &iopt, 0x1000, 0x2fff);
 
-	down_write(&iopt.rwsem);
+	down_write(&iopt.iova_rwsem);
 	KUNIT_EXPECT_EQ(test, 0, iopt_alloc_iova(&iopt, &iova, 0, 0x1000));
 	KUNIT_EXPECT_EQ(test, iova, 0x3000UL);
 	/* 16 KiB goes to the next 16 KiB boundary. */
@@ -313,7 +313,7 @@ static void alloc_skips_used(struct kunit *test)
 	/* A mapping inside a page keeps its offset into the page. */
 	KUNIT_EXPECT_EQ(test, 0, iopt_alloc_iova(&iopt, &iova, 0x11, 1));
 	KUNIT_EXPECT_EQ(test, iova, 0x3011UL);
-	up_write(&iopt.rwsem);
+	up_write(&iopt.iova_rwsem);
 
 	remove_areas(&iopt);
 	iopt_destroy_table(&iopt);
@@ -339,7 +339,7 @@ static void alloc_inside_allowed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EADDRINUSE,
 			iopt_reserve_iova(&iopt, 0x103000, 0x200000, NULL));
 
-	down_write(&iopt.rwsem);
+	down_write(&iopt.iova_rwsem);
 	KUNIT_EXPECT_EQ(test, 0, iopt_alloc_iova(&iopt, &iova, 0, 0x2000));
 	KUNIT_EXPECT_EQ(test, iova, 0x100000UL);
 	add_area(test, &iopt, 0x100000, 0x102fff);
@@ -352,7 +352,7 @@ static void alloc_inside_allowed(struct kunit *test)
 	iopt.iova_alignment = 0x2000;
 	KUNIT_EXPECT_EQ(test, 0, iopt_alloc_iova(&iopt, &iova, 0, 0x800));
 	KUNIT_EXPECT_EQ(test, iova % 0x2000, 0UL);
-	up_write(&iopt.rwsem);
+	up_write(&iopt.iova_rwsem);
 
 	iopt_destroy_table(&iopt);
 }

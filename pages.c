@@ -1371,14 +1371,14 @@ static void iopt_split_runs(struct iopt_area *area, struct iopt_area *tail)
  * are already there. Only the record of which page indexes are filled is
  * split, so that unfilling either area later unpins just its own pages.
  *
- * Context: the io_pagetable's rwsem held for writing; takes the pages
+ * Context: the io_pagetable's IOVA lock held for writing; takes the pages
  * mutex.
  */
 void iopt_area_split_filled(struct iopt_area *area, struct iopt_area *tail)
 {
 	struct iopt_pages *pages = area->pages;
 
-	lockdep_assert_held_write(&area->iopt->rwsem);
+	lockdep_assert_held_write(&area->iopt->iova_rwsem);
 	mutex_lock(&pages->mutex);
 	interval_tree_remove(&area->pages_node, &pages->filled_itree);
 	area->pages_node.last = iopt_area_last_index(area);
@@ -1606,7 +1606,7 @@ static bool iopt_area_allows(struct iopt_area *area, bool write)
  * COPY of a writable mapping can't be written through, and a write-only
  * mapping can't be read.
  *
- * Context: the area's io_pagetable rwsem held; takes the pages mutex.
+ * Context: the area's io_pagetable IOVA lock held; takes the pages mutex.
  * Return: 0; -EINVAL while an UNMAP of the area waits for accesses to let
  * go; -EPERM to write where the area or its memory is read-only, or to
  * read where the area is write-only; -EFAULT or -ENOMEM from pinning.
@@ -1623,7 +1623,7 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long first,
 	struct iopt_span aspan;
 	int rc = 0;
 
-	lockdep_assert_held(&area->iopt->rwsem);
+	lockdep_assert_held(&area->iopt->iova_rwsem);
 	if (area->prevent_access)
 		return -EINVAL;
 	if (!iopt_area_allows(area, write))
@@ -1691,14 +1691,14 @@ out_unlock:
  * @first: first page index, as given to iopt_area_add_access()
  * @last: last page index, as given to iopt_area_add_access()
  *
- * Context: the area's io_pagetable rwsem held; takes the pages mutex.
+ * Context: the area's io_pagetable IOVA lock held; takes the pages mutex.
  */
 void iopt_area_remove_access(struct iopt_area *area, unsigned long first,
 			     unsigned long last)
 {
 	struct iopt_pages_access *range;
 
-	lockdep_assert_held(&area->iopt->rwsem);
+	lockdep_assert_held(&area->iopt->iova_rwsem);
 	mutex_lock(&area->pages->mutex);
 	range = iopt_find_access(area->pages, first, last);
 	/* The last user of the range takes it out and lets the pages go. */
@@ -1751,7 +1751,7 @@ static int iopt_area_rw_unheld(struct iopt_area *area, unsigned long index,
 
 /**
  * iopt_area_rw - copy between a kernel buffer and an area's memory
- * @area: the area, its io_pagetable rwsem held
+ * @area: the area, its io_pagetable IOVA lock held
  * @start: the first byte, as an offset from the start of the first page of
  *         the area's pages object
  * @data: the kernel buffer
@@ -1767,7 +1767,7 @@ static int iopt_area_rw_unheld(struct iopt_area *area, unsigned long index,
  * copy_from_user() when the caller runs in the memory's mm, else pinned
  * for the copy and unpinned right after.
  *
- * Context: the area's io_pagetable rwsem held; takes the pages mutex,
+ * Context: the area's io_pagetable IOVA lock held; takes the pages mutex,
  * and may fault on user memory without it.
  * Return: 0; -EINVAL while an UNMAP of the area waits for accesses to let
  * go; -EPERM to write where the area or its memory is read-only, or to
@@ -1781,7 +1781,7 @@ int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
 	struct iopt_rw_cursor cur = {};
 	int rc = 0;
 
-	lockdep_assert_held(&area->iopt->rwsem);
+	lockdep_assert_held(&area->iopt->iova_rwsem);
 	if (area->prevent_access)
 		return -EINVAL;
 	if (!iopt_area_allows(area, write))

@@ -236,7 +236,7 @@ static unsigned long iommufd_vfio_pgsizes(struct io_pagetable *iopt)
 	unsigned long pgsizes = ULONG_MAX;
 	unsigned int i;
 
-	lockdep_assert(lockdep_is_held(&iopt->rwsem) ||
+	lockdep_assert(lockdep_is_held(&iopt->iova_rwsem) ||
 		       lockdep_is_held(&iopt->domains_rwsem));
 	for (i = 0; i != iopt->ndomains; i++)
 		pgsizes &= iopt->domains[i]->pgsize_bitmap;
@@ -260,9 +260,9 @@ static unsigned long iommufd_vfio_pgsize(struct io_pagetable *iopt)
 {
 	unsigned long pgsizes;
 
-	down_read(&iopt->rwsem);
+	down_read(&iopt->iova_rwsem);
 	pgsizes = iommufd_vfio_pgsizes(iopt);
-	up_read(&iopt->rwsem);
+	up_read(&iopt->iova_rwsem);
 	return 1UL << __ffs(pgsizes);
 }
 
@@ -439,7 +439,7 @@ static int iommufd_vfio_caps_write(struct io_pagetable *iopt,
 	struct iopt_span span;
 	u32 n = 0;
 
-	lockdep_assert_held(&iopt->rwsem);
+	lockdep_assert_held(&iopt->iova_rwsem);
 	for_each_iopt_span(&span, &iopt->reserved_itree, 0, ULONG_MAX) {
 		struct vfio_iova_range range = {
 			.start = span.start,
@@ -492,7 +492,7 @@ static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
 		return PTR_ERR(ioas);
 
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
-	down_read(&ioas->iopt.rwsem);
+	down_read(&ioas->iopt.iova_rwsem);
 	info.iova_pgsizes = iommufd_vfio_pgsizes(&ioas->iopt);
 	/* Before cap_offset existed, argsz had no room for capabilities. */
 	if (argsz >= sizeof(info)) {
@@ -510,7 +510,7 @@ static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
 			info.argsz = total;
 		}
 	}
-	up_read(&ioas->iopt.rwsem);
+	up_read(&ioas->iopt.iova_rwsem);
 	iommufd_put_object(ictx, &ioas->obj);
 	if (rc)
 		return rc;
