@@ -219,7 +219,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 
 	down_write(&iopt->iova_rwsem);
 	WARN_ON(iopt->ndomains);
-	while ((area = iopt_area_iter_first(iopt, 0, ULONG_MAX)))
+	while ((area = iopt_area_first(iopt, 0, ULONG_MAX)))
 		iopt_remove_area(iopt, area);
 	iopt_free_allowed(&iopt->allowed_itree);
 	iopt_free_itree(&iopt->reserved_itree,
@@ -263,8 +263,8 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	struct iopt_reserved *reserved;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
-	if (iopt_area_iter_first(iopt, start, last) ||
-	    iopt_allowed_iter_first(iopt, start, last))
+	if (iopt_area_first(iopt, start, last) ||
+	    iopt_allowed_first(iopt, start, last))
 		return -EADDRINUSE;
 	reserved = iopt_itree_add(&iopt->reserved_itree, sizeof(*reserved),
 				  offsetof(struct iopt_reserved, node), start,
@@ -302,9 +302,9 @@ static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 	struct iopt_reserved *next;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
-	for (reserved = iopt_reserved_iter_first(iopt, 0, ULONG_MAX); reserved;
+	for (reserved = iopt_reserved_first(iopt, 0, ULONG_MAX); reserved;
 	     reserved = next) {
-		next = iopt_reserved_iter_next(reserved, 0, ULONG_MAX);
+		next = iopt_reserved_after(reserved, 0, ULONG_MAX);
 		if (reserved->owner != owner)
 			continue;
 		interval_tree_remove(&reserved->node, &iopt->reserved_itree);
@@ -342,7 +342,7 @@ int iopt_set_allowed(struct io_pagetable *iopt,
 	/* @allowed_iova is still the caller's own: a raw walk, no lock */
 	for (node = interval_tree_iter_first(allowed_iova, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		if (iopt_reserved_iter_first(iopt, node->start, node->last)) {
+		if (iopt_reserved_first(iopt, node->start, node->last)) {
 			up_write(&iopt->iova_rwsem);
 			return -EADDRINUSE;
 		}
@@ -427,8 +427,8 @@ int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
 		return iopt_find_in_range(iopt, lowest, highest, length, align,
 					  offset, iova) ? 0 : -ENOSPC;
-	for (allowed = iopt_allowed_iter_first(iopt, lowest, highest); allowed;
-	     allowed = iopt_allowed_iter_next(allowed, lowest, highest))
+	for (allowed = iopt_allowed_first(iopt, lowest, highest); allowed;
+	     allowed = iopt_allowed_after(allowed, lowest, highest))
 		if (iopt_find_in_range(iopt, max(allowed->node.start, lowest),
 				       min(allowed->node.last, highest), length,
 				       align, offset, iova))
@@ -459,18 +459,23 @@ static void iopt_free_pieces(struct list_head *pieces)
 	}
 }
 
+/*
+ * A caller-chosen IOVA range for a new mapping: it must not wrap, touch a
+ * reservation (-EINVAL) or overlap a mapping already there (-EEXIST).
+ */
 static int iopt_check_fixed(struct io_pagetable *iopt, unsigned long iova,
 			    unsigned long length)
 {
-	unsigned long last;
+	unsigned long end;
+	int rc = 0;
 
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-	if (iopt_reserved_iter_first(iopt, iova, last))
-		return -EINVAL;
-	if (iopt_area_iter_first(iopt, iova, last))
-		return -EEXIST;
-	return 0;
+	if (check_add_overflow(iova, length - 1, &end))
+		rc = -EOVERFLOW;
+	else if (iopt_reserved_first(iopt, iova, end))
+		rc = -EINVAL;	/* a reservation wins over a mapping */
+	else if (iopt_area_first(iopt, iova, end))
+		rc = -EEXIST;
+	return rc;
 }
 
 /*
@@ -782,7 +787,7 @@ again:
 		iommufd_access_notify_unmap(iopt, busy_first, busy_last);
 		goto again;
 	}
-	while ((area = iopt_area_iter_first(iopt, start, last))) {
+	while ((area = iopt_area_first(iopt, start, last))) {
 		total += iopt_area_length(area);
 		iopt_remove_area(iopt, area);
 		need_any = false;
@@ -859,7 +864,7 @@ static int iopt_cut_at(struct io_pagetable *iopt, unsigned long iova)
 	struct iopt_area *area, *tail;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
-	area = iopt_area_iter_first(iopt, iova, iova);
+	area = iopt_area_first(iopt, iova, iova);
 	if (!area || area->node.start == iova)
 		return 0;
 	/*
@@ -944,8 +949,8 @@ static void iopt_each_area_undo(struct io_pagetable *iopt,
 {
 	struct iopt_area *area;
 
-	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area != stop;
-	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area != stop;
+	     area = iopt_area_after(area, 0, ULONG_MAX)) {
 		if (iopt->ndomains)
 			iopt_area_unmap_domain(area, domain);
 		else

@@ -31,7 +31,7 @@
  * holds it for reading while it pins and maps its new areas, anything that
  * changes the domains holds it for writing. iova_rwsem, the IOVA lock,
  * guards the trees, which are walked through the iterators below
- * (iopt_area_iter_first() and the like) that assert it; the list of
+ * (iopt_area_first() and the like) that assert it; the list of
  * domains changes only with both held for writing, so either one keeps it
  * stable. A MAP holds the IOVA lock only to insert its areas, marked
  * pending, and to publish them once filled: a multi-GiB fill does not
@@ -386,15 +386,15 @@ struct iopt_reserved {
 };
 
 /*
- * Walks of the trees of an io_pagetable. Each *_iter_first() asserts the
+ * Walks of the trees of an io_pagetable. Each *_first() asserts the
  * IOVA lock, which must then stay held, read or write, until the walk is
- * over; the *_iter_next() continue the walk, from an entry still in its
+ * over; the *_after() continue the walk, from an entry still in its
  * tree. They visit the entries that overlap [start, last] in the order of
  * their start, an entry that begins before start included.
  */
 
 /**
- * iopt_area_iter_first - the first area that overlaps an IOVA range
+ * iopt_area_first - the first area that overlaps an IOVA range
  * @iopt: the table
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
@@ -402,9 +402,9 @@ struct iopt_reserved {
  * Context: the IOVA lock of @iopt held, read or write.
  * Return: the overlapping area that starts lowest, or NULL.
  */
-static inline struct iopt_area *iopt_area_iter_first(struct io_pagetable *iopt,
-						     unsigned long start,
-						     unsigned long last)
+static inline struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
+						unsigned long start,
+						unsigned long last)
 {
 	struct interval_tree_node *node;
 
@@ -414,17 +414,17 @@ static inline struct iopt_area *iopt_area_iter_first(struct io_pagetable *iopt,
 }
 
 /**
- * iopt_area_iter_next - the next area that overlaps an IOVA range
+ * iopt_area_after - the next area that overlaps an IOVA range
  * @area: the area the walk is at
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
  *
- * Context: the IOVA lock held since iopt_area_iter_first().
+ * Context: the IOVA lock held since iopt_area_first().
  * Return: the overlapping area that starts after @area, or NULL.
  */
-static inline struct iopt_area *iopt_area_iter_next(struct iopt_area *area,
-						    unsigned long start,
-						    unsigned long last)
+static inline struct iopt_area *iopt_area_after(struct iopt_area *area,
+						unsigned long start,
+						unsigned long last)
 {
 	struct interval_tree_node *node;
 
@@ -442,11 +442,11 @@ static inline struct iopt_area *iopt_area_iter_next(struct iopt_area *area,
  * The body must not remove @area from the tree.
  */
 #define for_each_iopt_area(area, iopt, start, last)                            \
-	for ((area) = iopt_area_iter_first(iopt, start, last); (area);         \
-	     (area) = iopt_area_iter_next(area, start, last))
+	for ((area) = iopt_area_first(iopt, start, last); (area);         \
+	     (area) = iopt_area_after(area, start, last))
 
 /**
- * iopt_allowed_iter_first - the first allowed range that overlaps a range
+ * iopt_allowed_first - the first allowed range that overlaps a range
  * @iopt: the table
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
@@ -455,8 +455,8 @@ static inline struct iopt_area *iopt_area_iter_next(struct iopt_area *area,
  * Return: the overlapping allowed range that starts lowest, or NULL.
  */
 static inline struct iopt_allowed *
-iopt_allowed_iter_first(struct io_pagetable *iopt, unsigned long start,
-			unsigned long last)
+iopt_allowed_first(struct io_pagetable *iopt, unsigned long start,
+		   unsigned long last)
 {
 	struct interval_tree_node *node;
 
@@ -466,18 +466,18 @@ iopt_allowed_iter_first(struct io_pagetable *iopt, unsigned long start,
 }
 
 /**
- * iopt_allowed_iter_next - the next allowed range that overlaps a range
+ * iopt_allowed_after - the next allowed range that overlaps a range
  * @allowed: the allowed range the walk is at
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
  *
- * Context: the IOVA lock held since iopt_allowed_iter_first().
+ * Context: the IOVA lock held since iopt_allowed_first().
  * Return: the overlapping allowed range that starts after @allowed, or
  * NULL.
  */
 static inline struct iopt_allowed *
-iopt_allowed_iter_next(struct iopt_allowed *allowed, unsigned long start,
-		       unsigned long last)
+iopt_allowed_after(struct iopt_allowed *allowed, unsigned long start,
+		   unsigned long last)
 {
 	struct interval_tree_node *node;
 
@@ -486,7 +486,7 @@ iopt_allowed_iter_next(struct iopt_allowed *allowed, unsigned long start,
 }
 
 /**
- * iopt_reserved_iter_first - the first reservation that overlaps a range
+ * iopt_reserved_first - the first reservation that overlaps a range
  * @iopt: the table
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
@@ -495,8 +495,8 @@ iopt_allowed_iter_next(struct iopt_allowed *allowed, unsigned long start,
  * Return: the overlapping reservation that starts lowest, or NULL.
  */
 static inline struct iopt_reserved *
-iopt_reserved_iter_first(struct io_pagetable *iopt, unsigned long start,
-			 unsigned long last)
+iopt_reserved_first(struct io_pagetable *iopt, unsigned long start,
+		    unsigned long last)
 {
 	struct interval_tree_node *node;
 
@@ -506,18 +506,18 @@ iopt_reserved_iter_first(struct io_pagetable *iopt, unsigned long start,
 }
 
 /**
- * iopt_reserved_iter_next - the next reservation that overlaps a range
+ * iopt_reserved_after - the next reservation that overlaps a range
  * @reserved: the reservation the walk is at
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
  *
- * Context: the IOVA lock held since iopt_reserved_iter_first().
+ * Context: the IOVA lock held since iopt_reserved_first().
  * Return: the overlapping reservation that starts after @reserved, or
  * NULL.
  */
 static inline struct iopt_reserved *
-iopt_reserved_iter_next(struct iopt_reserved *reserved, unsigned long start,
-			unsigned long last)
+iopt_reserved_after(struct iopt_reserved *reserved, unsigned long start,
+		    unsigned long last)
 {
 	struct interval_tree_node *node;
 
