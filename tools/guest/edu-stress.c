@@ -28,12 +28,16 @@
  *   done:       the destination holds this round's data, nothing else moved;
  *   blocked:    VT-d stopped the read or the write: the destination is
  *               unchanged, or holds what a blocked read gives (zeros), or
- *               what the edu's buffer held before; allowed (6.1's VT-d
- *               faults DMA during a replace, see the end of main());
+ *               what the edu's buffer held before, or it is torn (see
+ *               torn()): its own bytes, then zeros, then the tail of this
+ *               round's data; allowed (6.1's VT-d faults DMA during a
+ *               replace, see the end of main());
  *   timed out:  the edu still busy 120 s after the start of a move;
  *   wrong page: any other byte changed (a guard, the source, the first half
- *               of the destination), or the destination holds bytes of
- *               another page (named) or unknown ones.
+ *               of the destination), the destination holds bytes of
+ *               another page (named) or unknown ones, or the CPU's view of
+ *               one of the six pages moved to another page frame
+ *               (/proc/self/pagemap) while the device's stayed pinned.
  * A round that is not done prints TAP diagnostics: the first differing
  * bytes and whose they are, the page table steps since the last completed
  * attach (the replace thread logs each) and the kernel's DMAR lines
@@ -121,7 +125,7 @@ enum { PT_BEGIN, PT_DONE, PT_FAILED };		/* phase */
 #define FAULT_LEN 200
 
 static struct {
-	int iommufd, dev, fd_stats, kmsg;
+	int iommufd, dev, fd_stats, kmsg, pagemap;
 	__u32 ioas[2], devid;
 	/* pt_where() of each HWPT made, 0 for none */
 	atomic_ullong hwpt[HWPTS];
@@ -143,7 +147,9 @@ static struct {
 	atomic_ulong pt_seq;
 	/* of the DMA thread (and of main's last round) */
 	unsigned long fault_lines, lost_records, blocked_unlogged;
-	unsigned long done_logged;
+	unsigned long done_logged, torn;
+	/* the DMA's pages' frames at the start */
+	__u64 pfn[P_NR];
 	atomic_ulong unexpected;
 	atomic_int first_err;
 	atomic_int first_thread;
@@ -504,6 +510,146 @@ static char *show(char *out, const unsigned char *p, size_t len)
 	return out;
 }
 
+/*
+ * A torn move. QEMU moves a DMA that VT-d refuses a few bytes at a time,
+ * asking VT-d again for each piece, and all the rest in one piece as soon
+ * as a translation succeeds; a replace that completes meanwhile lets the
+ * tail through. Then the destination holds its own bytes up to some point
+ * (the write refused until then), zero bytes up to another (the read
+ * refused until then: a refused read gives zeros) and this round's data
+ * from there on, at their own offsets; any part may be empty. True if the
+ * XFER bytes at @seen are that, with where the first two parts end in
+ * *@kept and *@zeros.
+ */
+static int torn(const unsigned char *seen, const unsigned char *data,
+		const unsigned char *old, size_t *kept, size_t *zeros)
+{
+	size_t d = XFER, z;
+
+	while (d && seen[d - 1] == data[d - 1])
+		d--;
+	for (z = d; z && !seen[z - 1]; z--)
+		;
+	if (memcmp(seen, old, z))
+		return 0;
+	*kept = z;
+	*zeros = d;
+	return 1;
+}
+
+/*
+ * torn() on made-up bytes: it takes each shape a torn move leaves, and
+ * none a wrong page could: data before kept bytes, or data at another
+ * offset. 1 if it answered each right.
+ */
+static int torn_self_test(void)
+{
+	static unsigned char seen[XFER];
+	const unsigned char *old = image + REG_TARGET * XFER;
+	unsigned char data[XFER];
+	size_t kept, zeros;
+	int good = 1;
+
+	fill(data, XFER, seed_of(7));
+	/* a write refused for its first 1800 bytes */
+	memcpy(seen, old, 1800);
+	memcpy(seen + 1800, data + 1800, XFER - 1800);
+	good &= torn(seen, data, old, &kept, &zeros) && kept == 1800 &&
+		zeros == 1800;
+	/* ... and a read refused for its first 2000 */
+	memset(seen + 1800, 0, 200);
+	good &= torn(seen, data, old, &kept, &zeros) && kept == 1800 &&
+		zeros == 2000;
+	/* a read refused for its first 600, the write whole */
+	memset(seen, 0, 600);
+	memcpy(seen + 600, data + 600, XFER - 600);
+	good &= torn(seen, data, old, &kept, &zeros) && !kept &&
+		zeros == 600;
+	/* data, then kept bytes: no QEMU move leaves that */
+	memcpy(seen, data, 1000);
+	memcpy(seen + 1000, old + 1000, XFER - 1000);
+	good &= !torn(seen, data, old, &kept, &zeros);
+	/* data 16 bytes off its place */
+	memcpy(seen, old, 1000);
+	memcpy(seen + 1000, data + 1016, XFER - 1016);
+	memcpy(seen + XFER - 16, data + 1000, 16);
+	good &= !torn(seen, data, old, &kept, &zeros);
+	return good;
+}
+
+#define RUNS_TOLD 12
+
+/*
+ * Each run of bytes of region @r that differ from @want (a run ends at 8
+ * equal bytes), with the candidate that holds the most of its bytes at
+ * the same offsets.
+ */
+static void print_runs(unsigned int r, const unsigned char *want,
+		       unsigned int n)
+{
+	const unsigned char *seen = g.pages + r * XFER;
+	unsigned char buf[XFER];
+	char hex[SHOW_SIZE], name[160];
+	size_t a, b, last, k, runs = 0;
+	int i;
+
+	for (a = 0; a < XFER; a = b) {
+		size_t best_eq = 0;
+		int best = -1;
+
+		b = a + 1;
+		if (seen[a] == want[a])
+			continue;
+		for (last = a; b < XFER && b - last <= 8; b++)
+			if (seen[b] != want[b])
+				last = b;
+		b = last + 1;
+		if (runs++ == RUNS_TOLD) {
+			printf("#     (more runs not told)\n");
+			break;
+		}
+		for (i = 0; i < CANDIDATES; i++) {
+			const unsigned char *c = candidate(i, n, buf);
+			size_t eq = 0;
+
+			if (!c)
+				continue;
+			for (k = a; k < b; k++)
+				eq += seen[k] == c[k];
+			if (eq > best_eq) {
+				best = i;
+				best_eq = eq;
+			}
+		}
+		if (best >= 0)
+			candidate_name(best, n, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "nothing known");
+		printf("#     run +0x%03zx..+0x%03zx (%zu bytes): %s\n", a, b - 1,
+		       b - a, show(hex, seen + a, b - a));
+		printf("#       most like %s (%zu of %zu bytes)\n", name,
+		       best_eq, b - a);
+	}
+}
+
+/*
+ * The page frame each of the DMA's pages is at, as /proc/self/pagemap
+ * says (0 if unknown: not root, or not present): the CPU and the device
+ * must go on seeing the same frames.
+ */
+static void read_pfns(__u64 *pfn)
+{
+	__u64 e[P_NR];
+	off_t at = (off_t)((uintptr_t)g.pages / PG) * 8;
+	int p;
+
+	if (g.pagemap < 0 ||
+	    pread(g.pagemap, e, sizeof(e), at) != (ssize_t)sizeof(e))
+		memset(e, 0, sizeof(e));
+	for (p = 0; p < P_NR; p++)
+		pfn[p] = e[p] >> 63 ? e[p] & ((1ULL << 55) - 1) : 0;
+}
+
 /* how region @r differs from @want after round @n */
 static void print_diff(unsigned int r, const unsigned char *want,
 		       unsigned int n)
@@ -664,9 +810,10 @@ static int dma_round(unsigned int n)
 	unsigned int r, moved = 0, nfaults;
 	unsigned long s0, s1;
 	double secs[2] = { 0, 0 };
-	int stuck = -1, out = DONE, c, best, fault_at;
-	__u64 fault_iova = 0;
-	size_t same;
+	int stuck = -1, out = DONE, c, best, fault_at, p, moved_pfn = -1;
+	__u64 fault_iova = 0, pfn[P_NR];
+	size_t same, kept, zeros;
+	int was_torn = 0;
 
 	fill(data, XFER, seed_of(n));
 	memcpy(g.pages, image, sizeof(image));
@@ -684,12 +831,23 @@ static int dma_round(unsigned int n)
 		    memcmp(g.pages + r * XFER,
 			   r == REG_DATA ? data : image + r * XFER, XFER))
 			moved |= 1U << r;
+	read_pfns(pfn);
+	for (p = 0; p < P_NR; p++)
+		if (pfn[p] != g.pfn[p] && moved_pfn < 0)
+			moved_pfn = p;
 
 	if (stuck >= 0) {
 		out = TIMED_OUT;
 		snprintf(why, sizeof(why),
 			 "the edu's %s was not over %.0f s after it started",
 			 move_name[stuck], secs[stuck]);
+	} else if (moved_pfn >= 0) {
+		out = WRONG;
+		snprintf(why, sizeof(why),
+			 "the CPU sees %s at page frame 0x%llx now, not 0x%llx",
+			 page_info[moved_pfn].name,
+			 (unsigned long long)pfn[moved_pfn],
+			 (unsigned long long)g.pfn[moved_pfn]);
 	} else if (moved) {
 		out = WRONG;
 		snprintf(why, sizeof(why),
@@ -715,6 +873,16 @@ static int dma_round(unsigned int n)
 			snprintf(why, sizeof(why),
 				 "the read was blocked: the destination holds round %u's data, still in the edu's buffer",
 				 n - c);
+		} else if (c < 0 && torn(target, data,
+					 image + REG_TARGET * XFER, &kept,
+					 &zeros)) {
+			out = BLOCKED;
+			g.torn++;
+			was_torn = 1;
+			fault_iova = kept ? IOVA_DST : IOVA_SRC;
+			snprintf(why, sizeof(why),
+				 "torn: the destination kept its first %zu bytes, then holds %zu zero bytes, then the last %zu of this round's data",
+				 kept, zeros - kept, (size_t)XFER - zeros);
 		} else if (c >= C_REGION) {
 			out = WRONG;
 			region_name(c - C_REGION, name, sizeof(name));
@@ -750,7 +918,8 @@ static int dma_round(unsigned int n)
 	if (out == BLOCKED) {
 		if (!fault_at)
 			g.blocked_unlogged++;
-		if (blocked_told >= BLOCKED_TOLD)
+		/* torn rounds are rare: each is told */
+		if (blocked_told >= BLOCKED_TOLD && !was_torn)
 			return out;
 		pt_summary(s0, s1, pt, sizeof(pt));
 		printf("# round %u: blocked: %s; page table: %s; %u DMAR line(s)%s\n",
@@ -770,11 +939,21 @@ static int dma_round(unsigned int n)
 	printf("#   moves: read %.1f s, write %.1f s\n", secs[0], secs[1]);
 	print_pt(s0, s1);
 	for (r = 0; r < REGIONS; r++)
-		if (moved & 1U << r)
+		if (moved & 1U << r) {
 			print_diff(r, r == REG_DATA ? data : image + r * XFER,
 				   n);
-	if (out == WRONG && !moved)
+			print_runs(r, r == REG_DATA ? data : image + r * XFER,
+				   n);
+		}
+	if (out == WRONG && !moved) {
 		print_diff(REG_TARGET, data, n);
+		print_runs(REG_TARGET, image + REG_TARGET * XFER, n);
+	}
+	if (moved_pfn >= 0)
+		for (p = 0; p < P_NR; p++)
+			printf("#   %s: page frame 0x%llx at the start, 0x%llx now\n",
+			       page_info[p].name, (unsigned long long)g.pfn[p],
+			       (unsigned long long)pfn[p]);
 	if (out == TIMED_OUT || moved) {
 		whose(target, n, name, sizeof(name));
 		printf("#   the destination's second half holds: %s\n", name);
@@ -1050,6 +1229,8 @@ int main(int argc, char **argv)
 		die("open and bind the cdev");
 	g.devid = bind.out_devid;
 	make_image();
+	ok(torn_self_test(),
+	   "the classifier takes a torn move as blocked, and no wrong page");
 	g.pages = anon_buffer(P_NR * PG);
 	g.mem = anon_buffer(SLOTS * PG);
 	for (i = 0; i < 2; i++) {
@@ -1065,6 +1246,8 @@ int main(int argc, char **argv)
 		die("ATTACH_IOMMUFD_PT");
 	edu_setup(&g.e, g.dev);
 	pthread_rwlock_init(&g.dma_lock, NULL);
+	g.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	read_pfns(g.pfn);
 	g.kmsg = kmsg_open();
 	if (g.kmsg < 0)
 		printf("# /dev/kmsg: %s: DMAR faults can't be shown\n",
@@ -1090,6 +1273,7 @@ int main(int argc, char **argv)
 	       total, el, total / el);
 	printf("# blocked rounds with no DMAR line at the blocked IOVA: %lu\n",
 	       g.blocked_unlogged);
+	printf("# torn rounds (counted as blocked): %lu\n", g.torn);
 	printf("# DMAR lines: %lu in all, %lu done round(s) with some, %lu log records lost\n",
 	       g.fault_lines, g.done_logged, g.lost_records);
 
