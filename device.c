@@ -9,9 +9,13 @@
  * context (iommu_group_claim_dma_owner(), which moves the group to its
  * blocking domain); further devices of that group bound to the same context
  * share the claim through a struct iommufd_group, and the last unbind
- * releases it. Another context, or a kernel driver using the DMA API on a
- * device of the group, already holds the group, and binding fails with
- * -EBUSY.
+ * releases it. VFIO's group path claims a group without a device, when an
+ * iommufd becomes the group's container (iommufd_group_claim(), as type1
+ * claims it then), and its devices share that claim when they are bound.
+ * Another context, or a kernel driver using the DMA API on a device of the
+ * group, already holds the group, and binding fails with -EBUSY. The first
+ * claim also learns what the group's IOMMU gives its domains: whether they
+ * can enforce cache coherency, and their aperture once attached.
  *
  * A bound device is an object (IOMMUFD_OBJ_DEVICE) whose driver holds a
  * user of it, so IOMMU_DESTROY of it fails with EBUSY; the driver's unbind
@@ -59,15 +63,15 @@
 
 #include "iommufd_private.h"
 
-static int iommufd_group_learn_enforce(struct iommufd_group *igroup,
-				       struct device *dev);
+static int iommufd_group_learn(struct iommufd_group *igroup,
+			       struct device *dev);
 static bool iommufd_group_uses(struct iommufd_group *igroup,
 			       struct iommu_domain *domain);
 
 /*
  * Take (or share) the DMA ownership of @group, the group of @dev, for
  * @ictx; the first time, find out whether the group's IOMMU can enforce
- * cache coherency.
+ * cache coherency and the aperture of its domains.
  */
 static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
 					       struct iommu_group *group,
@@ -102,7 +106,7 @@ static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
 	mutex_init(&igroup->lock);
 	igroup->group = iommu_group_ref_get(group);
 	igroup->nbound = 1;
-	rc = iommufd_group_learn_enforce(igroup, dev);
+	rc = iommufd_group_learn(igroup, dev);
 	if (rc) {
 		xa_erase(&ictx->groups, key);
 		iommu_group_release_dma_owner(group);
@@ -248,6 +252,67 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	return idev;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+
+/* iommu_group_for_each_dev() callback: the first device, referenced */
+static int iommufd_group_first_dev(struct device *dev, void *data)
+{
+	*(struct device **)data = get_device(dev);
+	return 1;
+}
+
+/**
+ * iommufd_group_claim - own an iommu_group's DMA for a context, deviceless
+ * @ictx: the context
+ * @group: the group
+ *
+ * For VFIO's group path: a group whose container becomes @ictx is claimed
+ * then, as type1 claims it, so that its aperture is known before any of
+ * its devices is bound; devices of the group bound to @ictx later share
+ * the claim. A group is refused as iommufd_device_bind() would refuse its
+ * first device.
+ *
+ * Context: process context, may sleep; takes the context's groups_lock.
+ * Return: the claim, to give back with iommufd_group_unclaim();
+ * ERR_PTR(-ENODEV) for a group without devices; ERR_PTR(-EINVAL),
+ * ERR_PTR(-EPERM) or ERR_PTR(-EBUSY) as iommufd_device_bind(); or
+ * ERR_PTR(-ENOMEM), ERR_PTR(-EIO) or the IOMMU driver's error of the
+ * attach that learns the aperture.
+ */
+struct iommufd_group *iommufd_group_claim(struct iommufd_ctx *ictx,
+					  struct iommu_group *group)
+{
+	struct iommufd_group *igroup;
+	struct device *dev = NULL;
+	int rc;
+
+	iommu_group_for_each_dev(group, &dev, iommufd_group_first_dev);
+	if (!dev)
+		return ERR_PTR(-ENODEV);
+	/* the checks of iommufd_device_bind(), in its order */
+	igroup = ERR_PTR(-EINVAL);
+	if (device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		rc = iommufd_group_check_msi(dev, group);
+		igroup = rc ? ERR_PTR(rc) : iommufd_group_get(ictx, group, dev);
+	}
+	put_device(dev);
+	return igroup;
+}
+
+/**
+ * iommufd_group_unclaim - give back what iommufd_group_claim() took
+ * @ictx: the context
+ * @igroup: the claim
+ *
+ * The group's DMA ownership is released unless devices of it are still
+ * bound to @ictx.
+ *
+ * Context: process context, may sleep.
+ */
+void iommufd_group_unclaim(struct iommufd_ctx *ictx,
+			   struct iommufd_group *igroup)
+{
+	iommufd_group_put(ictx, igroup);
+}
 
 /**
  * iommufd_device_unbind - give a device back
@@ -552,44 +617,69 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 }
 
 /*
- * Whether the group's IOMMU takes domains that enforce cache coherency.
- * In 6.1, IOMMU_CAP_CACHE_COHERENCY is the IOMMU driver's answer for all
- * its units, and a domain with no device yet accepts enforcement whatever
- * unit it will be used with: VT-d refuses to attach such a domain to a
- * device behind a unit without snoop control (-EOPNOTSUPP; other drivers
- * say -EINVAL). So the first bind of a group, while the group is blocked
- * and its DMA goes nowhere either way, attaches an empty enforcing domain
- * and goes back to blocked; every HWPT made for the group's devices then
- * asks for enforcement only if that worked. 0, or -ENOMEM, or -EIO if the
- * group could not be blocked again (it then owns the empty domain).
+ * Attach an empty domain of the group's IOMMU to the blocked group, one
+ * that enforces cache coherency if @enforce and the domain takes it, note
+ * what the group then got, and block the group again. -EAGAIN if the
+ * domain took enforcement and the group's unit refused it; -EIO if the
+ * group could not be blocked again (it then owns the domain).
  */
-static int iommufd_group_learn_enforce(struct iommufd_group *igroup,
-				       struct device *dev)
+static int iommufd_group_probe(struct iommufd_group *igroup,
+			       struct device *dev, bool enforce)
 {
 	struct iommu_domain *domain;
-	int rc = 0;
+	int rc;
 
-	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
-		return 0;
 	domain = iommu_domain_alloc(dev->bus);
 	if (!domain)
 		return -ENOMEM;
+	enforce = enforce && domain->ops->enforce_cache_coherency &&
+		  domain->ops->enforce_cache_coherency(domain);
 	mutex_lock(&igroup->lock);
-	if (domain->ops->enforce_cache_coherency &&
-	    domain->ops->enforce_cache_coherency(domain)) {
-		/* @domain is in no IOAS: nothing to lock */
-		rc = iommu_group_replace_domain(igroup->group, domain);
-		if (!rc) {
-			igroup->enforce = true;
-			if (!iommufd_group_block(igroup, NULL, domain))
-				rc = -EIO;
-		} else if (rc == -EINVAL || rc == -EOPNOTSUPP) {
-			rc = 0;
-		}
+	/* @domain is in no IOAS: nothing to lock */
+	rc = iommu_group_replace_domain(igroup->group, domain);
+	if (!rc) {
+		igroup->enforce = enforce;
+		igroup->geometry = domain->geometry;
+		igroup->pgsizes = domain->pgsize_bitmap;
+		if (!iommufd_group_block(igroup, NULL, domain))
+			rc = -EIO;
+	} else if (enforce && (rc == -EINVAL || rc == -EOPNOTSUPP)) {
+		rc = -EAGAIN;
 	}
 	mutex_unlock(&igroup->lock);
 	if (igroup->stuck != domain)
 		iommu_domain_free(domain);
+	return rc;
+}
+
+/*
+ * What the group's IOMMU gives its domains, found out once, when the group
+ * is first claimed, while it is blocked and its DMA goes nowhere either
+ * way, by attaching an empty domain and blocking the group again:
+ *  - whether they may enforce cache coherency. In 6.1,
+ *    IOMMU_CAP_CACHE_COHERENCY is the IOMMU driver's answer for all its
+ *    units, and a domain with no device yet accepts enforcement whatever
+ *    unit it will be used with: VT-d refuses to attach such a domain to a
+ *    device behind a unit without snoop control (-EOPNOTSUPP; other
+ *    drivers say -EINVAL), QEMU's by default. Every HWPT made for the
+ *    group's devices then asks for enforcement only if it worked.
+ *  - their aperture, which a driver may set only at the first attach:
+ *    6.1's VT-d narrows it from 57 bits to the unit's address width then,
+ *    arm-smmu-v3 sets it then. VFIO's group path reserves what lies
+ *    outside it before any device of the group is attached (vfio_compat.c).
+ * 0, or -ENOMEM, -EIO or the IOMMU driver's error of the attach.
+ */
+static int iommufd_group_learn(struct iommufd_group *igroup,
+			       struct device *dev)
+{
+	int rc;
+
+	rc = iommufd_group_probe(igroup, dev,
+				 device_iommu_capable(dev,
+						      IOMMU_CAP_CACHE_COHERENCY));
+	/* not with enforcement: the aperture without it */
+	if (rc == -EAGAIN)
+		rc = iommufd_group_probe(igroup, dev, false);
 	return rc;
 }
 

@@ -7,6 +7,8 @@
 #define __IOMMUFD_PRIVATE_H
 
 #include <linux/atomic.h>
+#include <linux/iommu.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
@@ -42,9 +44,11 @@ enum iommufd_account_mode {
  * @groups: struct iommufd_group by iommu_group ID, the groups whose DMA
  *          ownership the context holds
  * @groups_lock: protects @groups and the groups' bind counts
- * @vfio_lock: protects @vfio_ioas
+ * @vfio_lock: protects @vfio_ioas and @vfio_claims
  * @vfio_ioas: the IOAS the VFIO container ioctls act on (vfio_compat.c),
  *             or NULL; not a user of it, cleared when it is destroyed
+ * @vfio_claims: the VFIO groups whose container the context is (struct
+ *               iommufd_vfio_claim, vfio_compat.c)
  *
  * The context is the unit of ownership: everything created through a file
  * belongs to it, and holding the file descriptor is what grants access.
@@ -58,6 +62,7 @@ struct iommufd_ctx {
 	struct mutex groups_lock; /* see the kernel-doc */
 	struct mutex vfio_lock; /* see the kernel-doc */
 	struct iommufd_ioas *vfio_ioas;
+	struct list_head vfio_claims;
 };
 
 int iommufd_cmd_index(unsigned int cmd, unsigned int ncmds);
@@ -247,6 +252,11 @@ iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
  * @nattached: devices of the group attached to @hwpt
  * @enforce: the group's IOMMU takes domains that enforce cache coherency;
  *	found out once, when the group is first bound, and never changed
+ * @geometry: the aperture of an empty domain of the group's IOMMU once
+ *	the group was attached to it, found out with @enforce (a driver may
+ *	finalise it only at attach); force_aperture is false if the driver
+ *	forces none
+ * @pgsizes: that domain's page sizes, found out with @geometry
  * @stuck: NULL, or the domain the group could not be moved off to block
  *	its DMA: the group owns it from then on (its HWPT, if any, unmaps
  *	the IOAS from it but does not free it) and takes no attach again
@@ -258,8 +268,15 @@ struct iommufd_group {
 	unsigned int nbound;
 	unsigned int nattached;
 	bool enforce;
+	struct iommu_domain_geometry geometry;
+	unsigned long pgsizes;
 	struct iommu_domain *stuck;
 };
+
+struct iommufd_group *iommufd_group_claim(struct iommufd_ctx *ictx,
+					  struct iommu_group *group);
+void iommufd_group_unclaim(struct iommufd_ctx *ictx,
+			   struct iommufd_group *igroup);
 
 /**
  * struct iommufd_device - a device bound to a context (IOMMUFD_OBJ_DEVICE)

@@ -715,6 +715,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->groups_lock);
 	mutex_init(&ictx->vfio_lock);
+	INIT_LIST_HEAD(&ictx->vfio_claims);
 	/* a type1 container charges locked_vm of the mm that pins */
 	if (as_vfio_container)
 		ictx->account_mode = IOMMUFD_ACCOUNT_MM;

@@ -29,17 +29,31 @@
  *    has no domain.
  *  - An UNMAP_DMA range that wraps past the top of the address space is
  *    EOVERFLOW (type1 says EINVAL), refused before v1 cuts anything.
+ *  - IOVA ranges: type1 attaches a group's domain when the IOMMU is set,
+ *    so GET_INFO tells the devices' aperture and reserved regions before
+ *    any device is opened. A VFIO group whose container becomes the
+ *    context does the same here (iommufd_vfio_compat_claim(), at
+ *    VFIO_GROUP_SET_CONTAINER): its DMA ownership is claimed, and the
+ *    compatibility IOAS reserves what a domain of its IOMMU can't reach
+ *    (learnt by attaching one, device.c) and its devices' reserved
+ *    regions, until the group leaves. The IOVA_RANGE capability lists
+ *    the spans left free, and is left out while nothing bounds them from
+ *    above (no domain, no group): a range ending at U64_MAX has a size
+ *    that wraps to 0 in the u64 arithmetic of its users, and type1 too
+ *    reports no range while it knows no IOMMU (emulated groups only).
  *  - Not provided, and refused with EOPNOTSUPP rather than pretended:
  *    changing a mapping's user address (VFIO_DMA_MAP_FLAG_VADDR,
  *    VFIO_DMA_UNMAP_FLAG_VADDR) and dirty tracking
  *    (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP). CHECK_EXTENSION says 0 for
  *    them, so a program that asks first never sends them.
  *
- * The compatibility IOAS holds no user of the IOAS: IOMMU_DESTROY of it
- * works as for any IOAS, and its destruction clears the pointer
- * (iommufd_vfio_forget_ioas()). Context::vfio_lock protects the pointer
- * alone and is taken with no other lock of ours held, and nothing is
- * taken under it but the object's refcount.
+ * The pointer to the compatibility IOAS holds no user of the IOAS:
+ * IOMMU_DESTROY of it works as for any IOAS, and its destruction clears
+ * the pointer (iommufd_vfio_forget_ioas()); a VFIO group's claim does hold
+ * one while its reservations are in the IOAS, as an attached device does.
+ * Context::vfio_lock protects the pointer alone and is taken with no other
+ * lock of ours held, and nothing is taken under it but the object's
+ * refcount and, to make the IOAS, the object table's lock.
  */
 #include <linux/file.h>
 #include <linux/iommu.h>
@@ -95,6 +109,31 @@ void iommufd_vfio_forget_ioas(struct iommufd_ioas *ioas)
 	mutex_unlock(&ictx->vfio_lock);
 }
 
+/*
+ * The compatibility IOAS with a reference taken, to drop with
+ * iommufd_put_object(); made if there is none, or if the one there is
+ * being destroyed (its destroy then finds the pointer moved on).
+ */
+static struct iommufd_ioas *iommufd_vfio_make_ioas(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+
+	mutex_lock(&ictx->vfio_lock);
+	ioas = ictx->vfio_ioas;
+	if (ioas && iommufd_object_tryget(&ioas->obj))
+		goto out_unlock;
+	ioas = iommufd_ioas_alloc(ictx);
+	if (IS_ERR(ioas))
+		goto out_unlock;
+	/* Ours before it is visible: a DESTROY by ID waits for it then. */
+	iommufd_object_tryget(&ioas->obj);
+	iommufd_object_finalize(ictx, &ioas->obj);
+	ictx->vfio_ioas = ioas;
+out_unlock:
+	mutex_unlock(&ictx->vfio_lock);
+	return ioas;
+}
+
 /**
  * iommufd_vfio_compat_ioas - the compatibility IOAS, made if there is none
  * @ictx: the context
@@ -112,23 +151,193 @@ int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx, u32 *ioas_id)
 {
 	struct iommufd_ioas *ioas;
 
-	mutex_lock(&ictx->vfio_lock);
-	ioas = ictx->vfio_ioas;
-	if (!ioas) {
-		ioas = iommufd_ioas_alloc(ictx);
-		if (IS_ERR(ioas)) {
-			mutex_unlock(&ictx->vfio_lock);
-			return PTR_ERR(ioas);
-		}
-		iommufd_object_finalize(ictx, &ioas->obj);
-		ictx->vfio_ioas = ioas;
-	}
-	/* the ID can't change, and the lock keeps the IOAS from being freed */
+	ioas = iommufd_vfio_make_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
 	*ioas_id = ioas->obj.id;
-	mutex_unlock(&ictx->vfio_lock);
+	iommufd_put_object(ictx, &ioas->obj);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas, IOMMUFD);
+
+/**
+ * struct iommufd_vfio_claim - a VFIO group whose container is a context
+ * @ictx: the context
+ * @igroup: the group's DMA ownership, held for @ictx (device.c); devices
+ *          of the group bound to @ictx share it
+ * @ioas: the IOAS the group's reservations were made in, owned by this
+ *        struct; a user of it is held, so it outlives them
+ * @node: in the context's vfio_claims, under its vfio_lock
+ */
+struct iommufd_vfio_claim {
+	struct iommufd_ctx *ictx;
+	struct iommufd_group *igroup;
+	struct iommufd_ioas *ioas;
+	struct list_head node;
+};
+
+/*
+ * The page sizes every VFIO group whose container is @ictx can use, as
+ * their IOMMU gave them to a domain (ULONG_MAX with no such group): type1
+ * reports them from SET_IOMMU on, before a device is opened.
+ */
+static unsigned long iommufd_vfio_claimed_pgsizes(struct iommufd_ctx *ictx)
+{
+	struct iommufd_vfio_claim *claim;
+	unsigned long pgsizes = ULONG_MAX;
+
+	mutex_lock(&ictx->vfio_lock);
+	list_for_each_entry(claim, &ictx->vfio_claims, node)
+		pgsizes &= claim->igroup->pgsizes;
+	mutex_unlock(&ictx->vfio_lock);
+	return pgsizes;
+}
+
+/*
+ * Reserve in @iopt, owned by @owner, what type1 leaves out of the IOVA
+ * list of a container that @group joins: the IOVA outside the aperture
+ * @geo of a domain of the group's IOMMU, and its devices' reserved
+ * regions (but those the devices may be left to DMA to, as device.c does
+ * when a device attaches). On failure nothing stays reserved.
+ */
+static int iommufd_vfio_reserve_group(struct io_pagetable *iopt,
+				      struct iommu_group *group,
+				      const struct iommu_domain_geometry *geo,
+				      void *owner)
+{
+	struct iommu_resv_region *resv, *next;
+	LIST_HEAD(regions);
+	int rc = 0;
+
+	if (geo->force_aperture && geo->aperture_start)
+		rc = iopt_reserve_iova(iopt, 0, geo->aperture_start - 1, owner);
+	if (!rc && geo->force_aperture && geo->aperture_end < ULONG_MAX)
+		rc = iopt_reserve_iova(iopt, geo->aperture_end + 1, ULONG_MAX,
+				       owner);
+	if (!rc)
+		rc = iommu_get_group_resv_regions(group, &regions);
+	/* the list is ours to free, also when getting it failed half-way */
+	list_for_each_entry_safe(resv, next, &regions, list) {
+		if (!rc && resv->type != IOMMU_RESV_DIRECT_RELAXABLE)
+			rc = iopt_reserve_iova(iopt, resv->start,
+					       resv->start + resv->length - 1,
+					       owner);
+		kfree(resv);
+	}
+	if (rc)
+		iopt_remove_reserved_iova(iopt, owner);
+	return rc;
+}
+
+/**
+ * iommufd_vfio_compat_claim - a VFIO group's container becomes a context
+ * @ictx: the context, from the file given to VFIO_GROUP_SET_CONTAINER
+ * @group: the iommu_group of a VFIO group backed by an IOMMU; none of its
+ *         devices is bound to @ictx
+ *
+ * What type1 does when a group joins a container and the IOMMU is set.
+ * The group's DMA ownership is claimed for @ictx: its DMA is blocked from
+ * now on, until a device of it is opened, bound and attached. And the
+ * context's compatibility IOAS, made if there is none, reserves at once
+ * what the group's devices can't use: the IOVA outside the aperture of a
+ * domain of the group's IOMMU, as the IOMMU driver set it when the group
+ * was attached to one (6.1's VT-d narrows it to the unit's address width
+ * only then), and the group's reserved regions, such as the MSI window.
+ * So VFIO_IOMMU_GET_INFO reports before the first open what it reports
+ * after, and MAP_DMA refuses IOVA the devices could not reach, as with
+ * type1. The reservations stay, and the IOAS can't be destroyed, until
+ * iommufd_vfio_compat_unclaim().
+ *
+ * Context: process context, may sleep; takes the context's vfio_lock, the
+ * ownership locks of the group and the IOVA lock of the IOAS, one after
+ * the other.
+ * Return: the claim; ERR_PTR(-EPERM) if the group is owned elsewhere (a
+ * kernel driver or another context: type1's errno) or its MSIs can't be
+ * isolated; ERR_PTR(-EINVAL) if its IOMMU can't enforce cache coherency,
+ * or if the IOAS maps IOVA, or allows it, that the group needs reserved
+ * (type1 refuses such a group too); ERR_PTR(-ENODEV) if the IOAS is being
+ * destroyed; ERR_PTR(-ENOMEM); ERR_PTR(-EIO) if the group was attached to
+ * learn its aperture and could not be blocked again.
+ */
+struct iommufd_vfio_claim *iommufd_vfio_compat_claim(struct iommufd_ctx *ictx,
+						     struct iommu_group *group)
+{
+	struct iommufd_vfio_claim *claim;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	claim = kzalloc(sizeof(*claim), GFP_KERNEL_ACCOUNT);
+	if (!claim)
+		return ERR_PTR(-ENOMEM);
+	claim->ictx = ictx;
+	ioas = iommufd_vfio_make_ioas(ictx);
+	if (IS_ERR(ioas)) {
+		rc = PTR_ERR(ioas);
+		goto err_free;
+	}
+	/* An IOMMU_DESTROY unpublished it meanwhile: as good as gone. */
+	if (!iommufd_object_add_user(&ioas->obj)) {
+		rc = -ENODEV;
+		goto err_put;
+	}
+	claim->ioas = ioas;
+
+	claim->igroup = iommufd_group_claim(ictx, group);
+	if (IS_ERR(claim->igroup)) {
+		rc = PTR_ERR(claim->igroup);
+		/* owned by a kernel driver or another context */
+		if (rc == -EBUSY)
+			rc = -EPERM;
+		goto err_drop;
+	}
+	/* Learnt when the group was claimed first, and never changed. */
+	rc = iommufd_vfio_reserve_group(&ioas->iopt, group,
+					&claim->igroup->geometry, claim);
+	if (rc) {
+		/* mapped or allowed where the group needs a hole */
+		if (rc == -EADDRINUSE)
+			rc = -EINVAL;
+		goto err_unclaim;
+	}
+	mutex_lock(&ictx->vfio_lock);
+	list_add_tail(&claim->node, &ictx->vfio_claims);
+	mutex_unlock(&ictx->vfio_lock);
+	iommufd_put_object(ictx, &ioas->obj);
+	return claim;
+
+err_unclaim:
+	iommufd_group_unclaim(ictx, claim->igroup);
+err_drop:
+	iommufd_object_drop_user(&ioas->obj);
+err_put:
+	iommufd_put_object(ictx, &ioas->obj);
+err_free:
+	kfree(claim);
+	return ERR_PTR(rc);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_claim, IOMMUFD);
+
+/**
+ * iommufd_vfio_compat_unclaim - a VFIO group leaves its iommufd container
+ * @claim: what iommufd_vfio_compat_claim() returned; freed here
+ *
+ * Drops the group's reservations and its user of the IOAS, and releases
+ * its DMA ownership unless devices of the group are still bound to the
+ * context (VFIO closes them all first).
+ *
+ * Context: process context, may sleep.
+ */
+void iommufd_vfio_compat_unclaim(struct iommufd_vfio_claim *claim)
+{
+	mutex_lock(&claim->ictx->vfio_lock);
+	list_del(&claim->node);
+	mutex_unlock(&claim->ictx->vfio_lock);
+	iopt_remove_reserved_iova(&claim->ioas->iopt, claim);
+	iommufd_object_drop_user(&claim->ioas->obj);
+	iommufd_group_unclaim(claim->ictx, claim->igroup);
+	kfree(claim);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_unclaim, IOMMUFD);
 
 /*
  * IOMMU_VFIO_IOAS: forget the compatibility IOAS (CLEAR), or look an IOAS
@@ -222,18 +431,20 @@ static int iommufd_vfio_read_head(void *dst, unsigned long uarg,
 /**
  * iommufd_vfio_pgsizes - the page sizes of the container, for GET_INFO
  * @iopt: the compatibility IOAS's table
+ * @claimed: the sizes its VFIO groups can use (ULONG_MAX for any)
  *
- * The sizes that every domain of the IOAS supports (all with no domain).
- * Pinning works in whole pages, so sizes below PAGE_SIZE are shown as
- * PAGE_SIZE, as type1 shows them; and none is less than the IOVA
- * alignment of the IOAS.
+ * The sizes of @claimed that every domain of the IOAS supports. Pinning
+ * works in whole pages, so sizes below PAGE_SIZE are shown as PAGE_SIZE,
+ * as type1 shows them; and none is less than the IOVA alignment of the
+ * IOAS.
  *
  * Context: the caller holds either lock of @iopt.
  * Return: the bitmap of page sizes; never 0.
  */
-static unsigned long iommufd_vfio_pgsizes(struct io_pagetable *iopt)
+static unsigned long iommufd_vfio_pgsizes(struct io_pagetable *iopt,
+					  unsigned long claimed)
 {
-	unsigned long pgsizes = ULONG_MAX;
+	unsigned long pgsizes = claimed;
 	unsigned int i;
 
 	lockdep_assert(lockdep_is_held(&iopt->iova_rwsem) ||
@@ -261,7 +472,8 @@ static unsigned long iommufd_vfio_pgsize(struct io_pagetable *iopt)
 	unsigned long pgsizes;
 
 	down_read(&iopt->iova_rwsem);
-	pgsizes = iommufd_vfio_pgsizes(iopt);
+	/* the domains' sizes: a VFIO group's join when its device attaches */
+	pgsizes = iommufd_vfio_pgsizes(iopt, ULONG_MAX);
 	up_read(&iopt->iova_rwsem);
 	return 1UL << __ffs(pgsizes);
 }
@@ -404,38 +616,21 @@ static long iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx,
 }
 
 /*
- * The capability chain of GET_INFO: the usable IOVA ranges (the spans the
- * reserved tree leaves free), then the number of mappings still allowed,
- * which has no limit of its own here.
+ * The capability chain of GET_INFO: the usable IOVA ranges, then the
+ * number of mappings still allowed, which has no limit of its own here.
+ * The ranges are the spans the reserved tree leaves free. While the last
+ * of them runs to the top of the address space nothing has bounded it
+ * yet (no domain, no VFIO group's aperture), and the IOVA range
+ * capability is left out, as type1 leaves it out while it knows no IOMMU:
+ * userspace keeps to its own default window then, where a range that
+ * ends at U64_MAX would have a size that wraps to 0.
  */
-struct iommufd_vfio_caps {
-	struct vfio_iommu_type1_info_cap_iova_range __user *ranges;
-	struct vfio_iommu_type1_info_dma_avail __user *avail;
-	size_t size;
-};
 
-/*
- * Lay out the chain for @nr_ranges ranges at @ucaps (@offset from the
- * start of the info), and write it if @write.
- */
-static int iommufd_vfio_caps_write(struct io_pagetable *iopt,
-				   void __user *ucaps, u32 offset, bool write,
-				   u32 *nr_ranges)
+/* The ranges GET_INFO reports: their number, and them if @uranges. */
+static int iommufd_vfio_ranges(struct io_pagetable *iopt,
+			       struct vfio_iova_range __user *uranges,
+			       u32 *nr_ranges)
 {
-	struct vfio_iommu_type1_info_cap_iova_range head = {
-		.header = {
-			.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
-			.version = 1,
-		},
-	};
-	struct vfio_iommu_type1_info_dma_avail avail = {
-		.header = {
-			.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
-			.version = 1,
-		},
-		.avail = U32_MAX,
-	};
-	struct vfio_iommu_type1_info_cap_iova_range __user *uranges = ucaps;
 	struct iopt_span span;
 	u32 n = 0;
 
@@ -448,28 +643,70 @@ static int iommufd_vfio_caps_write(struct io_pagetable *iopt,
 
 		if (span.used)
 			continue;
-		if (write && copy_to_user(&uranges->iova_ranges[n], &range,
-					  sizeof(range)))
+		/* unbounded: none (the counting pass finds it first) */
+		if (span.last == ULONG_MAX) {
+			n = 0;
+			break;
+		}
+		if (uranges && copy_to_user(&uranges[n], &range,
+					    sizeof(range)))
 			return -EFAULT;
 		n++;
 	}
 	*nr_ranges = n;
-	if (!write)
-		return 0;
-	head.nr_iovas = n;
-	head.header.next = offset + struct_size(&head, iova_ranges, n);
-	if (copy_to_user(uranges, &head, sizeof(head)) ||
-	    copy_to_user(ucaps + struct_size(&head, iova_ranges, n), &avail,
-			 sizeof(avail)))
-		return -EFAULT;
 	return 0;
 }
 
+/* The bytes of the chain with @nr_ranges ranges (none: no range cap). */
 static size_t iommufd_vfio_caps_size(u32 nr_ranges)
 {
-	return sizeof(struct vfio_iommu_type1_info_cap_iova_range) +
-	       nr_ranges * sizeof(struct vfio_iova_range) +
-	       sizeof(struct vfio_iommu_type1_info_dma_avail);
+	struct vfio_iommu_type1_info_cap_iova_range *head;
+	size_t size = sizeof(struct vfio_iommu_type1_info_dma_avail);
+
+	if (nr_ranges)
+		size += struct_size(head, iova_ranges, nr_ranges);
+	return size;
+}
+
+/*
+ * Write the chain, with the @nr_ranges ranges counted under the same hold
+ * of the IOVA lock, right after the info at @uinfo.
+ */
+static int iommufd_vfio_caps_write(struct io_pagetable *iopt,
+				   void __user *uinfo, u32 nr_ranges)
+{
+	struct vfio_iommu_type1_info_cap_iova_range head = {
+		.header = {
+			.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+			.version = 1,
+		},
+		.nr_iovas = nr_ranges,
+	};
+	struct vfio_iommu_type1_info_dma_avail avail = {
+		.header = {
+			.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+			.version = 1,
+		},
+		.avail = U32_MAX,
+	};
+	struct vfio_iommu_type1_info_cap_iova_range __user *uhead;
+	u32 off = sizeof(struct vfio_iommu_type1_info);
+	int rc;
+
+	if (nr_ranges) {
+		uhead = uinfo + off;
+		off += struct_size(&head, iova_ranges, nr_ranges);
+		head.header.next = off;
+		if (copy_to_user(uhead, &head, sizeof(head)))
+			return -EFAULT;
+		rc = iommufd_vfio_ranges(iopt, &uhead->iova_ranges[0],
+					 &nr_ranges);
+		if (rc)
+			return rc;
+	}
+	if (copy_to_user(uinfo + off, &avail, sizeof(avail)))
+		return -EFAULT;
+	return 0;
 }
 
 static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
@@ -478,6 +715,7 @@ static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
 	void __user *arg = (void __user *)uarg;
 	struct vfio_iommu_type1_info info = {};
 	struct iommufd_ioas *ioas;
+	unsigned long claimed;
 	u32 argsz, nr_ranges;
 	size_t total;
 	int rc;
@@ -492,18 +730,17 @@ static long iommufd_vfio_get_info(struct iommufd_ctx *ictx,
 		return PTR_ERR(ioas);
 
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+	/* vfio_lock is never taken under the IOVA lock */
+	claimed = iommufd_vfio_claimed_pgsizes(ictx);
 	down_read(&ioas->iopt.iova_rwsem);
-	info.iova_pgsizes = iommufd_vfio_pgsizes(&ioas->iopt);
+	info.iova_pgsizes = iommufd_vfio_pgsizes(&ioas->iopt, claimed);
 	/* Before cap_offset existed, argsz had no room for capabilities. */
 	if (argsz >= sizeof(info)) {
-		rc = iommufd_vfio_caps_write(&ioas->iopt, NULL, 0, false,
-					     &nr_ranges);
+		rc = iommufd_vfio_ranges(&ioas->iopt, NULL, &nr_ranges);
 		total = sizeof(info) + iommufd_vfio_caps_size(nr_ranges);
 		if (!rc && argsz >= total) {
-			rc = iommufd_vfio_caps_write(&ioas->iopt,
-						     arg + sizeof(info),
-						     sizeof(info), true,
-						     &nr_ranges);
+			rc = iommufd_vfio_caps_write(&ioas->iopt, arg,
+						     nr_ranges);
 			info.cap_offset = sizeof(info);
 		} else {
 			/* too small: say how much is needed */

@@ -4,12 +4,18 @@
  * drivers/vfio by the build.
  *
  * A VFIO group whose container is an iommufd file (VFIO_GROUP_SET_CONTAINER
- * given a /dev/iommu descriptor) has no VFIO IOMMU driver behind it. Its
- * devices are bound to the iommufd context when their first descriptor is
- * opened, before the driver's open_device(), and attached to the context's
- * compatibility IOAS; the last close unbinds them after close_device().
- * So a device can do DMA only while userspace has it open, and only
- * through page tables of the context userspace chose. A device opened
+ * given a /dev/iommu descriptor) has no VFIO IOMMU driver behind it. As
+ * with type1, setting the container claims the group's DMA ownership for
+ * the context and blocks its DMA, and the context's compatibility IOAS
+ * learns at once what the group's devices can reach, so that the type1
+ * container ioctls report it before any device is opened
+ * (vfio_iommufd_group_set(); an emulated group, which type1 neither owns
+ * nor attaches, only gets the IOAS made). Its devices are bound to the
+ * iommufd context when their first descriptor is opened, before the
+ * driver's open_device(), and attached to the context's compatibility
+ * IOAS; the last close unbinds them after close_device(). So a device can
+ * do DMA only while userspace has it open, and only through page tables
+ * of the context userspace chose. A device opened
  * through its cdev (device_cdev.c) is bound the same way but not
  * attached: userspace picks its page table (vfio_iommufd_attach_pt()),
  * moves it to another, or blocks its DMA again (vfio_iommufd_detach_pt()).
@@ -24,9 +30,10 @@
  *    and vfio_dma_rw() go through it, and an unmap of the IOAS reaches
  *    the driver's dma_unmap() as with a type1 container.
  *
- * Locking: called with the device set's lock and the group lock held, as
- * the container calls are; the iommufd calls take only iommufd's own
- * locks under them.
+ * Locking: the group calls (vfio_iommufd_group_set() and _unset()) are
+ * made with the group lock held, the device calls with the device set's
+ * lock and the group lock held, as the container calls are; the iommufd
+ * calls take only iommufd's own locks under them.
  */
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
@@ -201,6 +208,59 @@ void vfio_iommufd_detach_pt(struct vfio_device *vdev)
 		vfio_iommufd_emulated_detach(vdev);
 	else if (vdev->iommufd_device)
 		vfio_iommufd_physical_detach(vdev);
+}
+
+/**
+ * vfio_iommufd_group_set - a group's container becomes an iommufd
+ * @group: the group, with no container and no device open
+ * @ictx: the context; the caller keeps its reference while the group uses
+ *        it, and calls vfio_iommufd_group_unset() before dropping it
+ *
+ * A group backed by an IOMMU is claimed for @ictx as type1 claims it: its
+ * DMA ownership, and in the context's compatibility IOAS (made if there
+ * is none) the IOVA outside its IOMMU's aperture and its reserved
+ * regions. An emulated group gets the compatibility IOAS only, so that
+ * the container ioctls work before its devices are opened.
+ *
+ * Context: the group lock held.
+ * Return: 0; -EPERM for a no-IOMMU group, or if the group is owned
+ * elsewhere (a kernel driver, another context) or its MSIs can't be
+ * isolated; -EINVAL if its IOMMU can't enforce cache coherency or the
+ * IOAS maps IOVA the group needs reserved; -ENODEV, -ENOMEM or -EIO.
+ */
+int vfio_iommufd_group_set(struct vfio_group *group, struct iommufd_ctx *ictx)
+{
+	struct iommufd_vfio_claim *claim;
+	u32 ioas_id;
+
+	lockdep_assert_held(&group->group_lock);
+	if (group->type == VFIO_NO_IOMMU)
+		return -EPERM;
+	if (group->type == VFIO_EMULATED_IOMMU)
+		return iommufd_vfio_compat_ioas(ictx, &ioas_id);
+	claim = iommufd_vfio_compat_claim(ictx, group->iommu_group);
+	if (IS_ERR(claim))
+		return PTR_ERR(claim);
+	group->iommufd_claim = claim;
+	return 0;
+}
+
+/**
+ * vfio_iommufd_group_unset - a group gives its iommufd container up
+ * @group: the group, none of whose devices is open
+ *
+ * Undoes vfio_iommufd_group_set(): the reservations go, and the group's
+ * DMA ownership is released.
+ *
+ * Context: the group lock held.
+ */
+void vfio_iommufd_group_unset(struct vfio_group *group)
+{
+	lockdep_assert_held(&group->group_lock);
+	if (!group->iommufd_claim)
+		return;
+	iommufd_vfio_compat_unclaim(group->iommufd_claim);
+	group->iommufd_claim = NULL;
 }
 
 /**

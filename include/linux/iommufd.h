@@ -30,9 +30,11 @@
 
 struct device;
 struct file;
+struct iommu_group;
 struct iommufd_access;
 struct iommufd_ctx;
 struct iommufd_device;
+struct iommufd_vfio_claim;
 struct page;
 
 /**
@@ -63,6 +65,9 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev);
 bool iommufd_device_enforced_coherent(struct iommufd_device *idev);
 int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx, u32 *ioas_id);
+struct iommufd_vfio_claim *iommufd_vfio_compat_claim(struct iommufd_ctx *ictx,
+						     struct iommu_group *group);
+void iommufd_vfio_compat_unclaim(struct iommufd_vfio_claim *claim);
 
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
@@ -118,6 +123,16 @@ static inline int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx,
 					   u32 *ioas_id)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline struct iommufd_vfio_claim *
+iommufd_vfio_compat_claim(struct iommufd_ctx *ictx, struct iommu_group *group)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void iommufd_vfio_compat_unclaim(struct iommufd_vfio_claim *claim)
+{
 }
 
 static inline struct iommufd_access *

@@ -1122,4 +1122,69 @@ TEST_F(compat_nodev, page_size)
 	BACK_TO_START();
 }
 
+/*
+ * Nothing bounds the IOVA of a compatibility IOAS without a domain (nor a
+ * VFIO group's claim): GET_INFO then leaves the IOVA range capability out,
+ * as type1 does while it knows no IOMMU, rather than report a range that
+ * ends at U64_MAX, whose size wraps to 0 in its users' arithmetic; the
+ * chain keeps DMA_AVAIL. A mock domain bounds the IOAS and the ranges are
+ * back, as IOMMU_IOAS_IOVA_RANGES reports them; without it they go again.
+ */
+TEST_F(compat_nodev, get_info_unbounded)
+{
+	struct iommu_iova_range ranges[2];
+	struct vfio_iommu_type1_info *info;
+	__u32 num, stdev = 0, round;
+	__u64 align;
+	void *buf;
+
+	buf = malloc(INFO_BUF_SIZE);
+	ASSERT_NE(NULL, buf);
+	info = buf;
+	for (round = 0; round < 3; round++) {
+		const struct vfio_info_cap_header *hdr;
+		bool iovas = false, avail = false;
+		__u32 off;
+
+		if (round == 1)
+			ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &stdev,
+						  NULL, NULL));
+		if (round == 2)
+			ASSERT_EQ(0, _destroy(self->fd, stdev));
+		get_info(_metadata, self->fd, buf, sizeof(*info));
+		get_info(_metadata, self->fd, buf, info->argsz);
+		ASSERT_EQ(sizeof(*info), info->cap_offset);
+		for (off = info->cap_offset; off; off = hdr->next) {
+			hdr = (const void *)info + off;
+			ASSERT_GE(info->argsz, off + sizeof(*hdr));
+			if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+				const struct vfio_iommu_type1_info_cap_iova_range
+					*c = (const void *)hdr;
+
+				iovas = true;
+				num = ARRAY_SIZE(ranges);
+				ASSERT_EQ(0, _iova_ranges(self->fd, self->ioas,
+							  ranges, &num,
+							  &align));
+				ASSERT_EQ(num, c->nr_iovas);
+				EXPECT_EQ(ranges[0].start,
+					  c->iova_ranges[0].start);
+				EXPECT_EQ(ranges[num - 1].last,
+					  c->iova_ranges[num - 1].end);
+				EXPECT_NE(UINT64_MAX,
+					  c->iova_ranges[num - 1].end);
+			} else if (hdr->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+				avail = true;
+			}
+			/* forward only */
+			if (hdr->next)
+				ASSERT_LT(off, hdr->next);
+		}
+		EXPECT_EQ(round == 1, iovas);
+		EXPECT_TRUE(avail);
+	}
+	free(buf);
+	BACK_TO_START();
+}
+
 TEST_HARNESS_MAIN
