@@ -9,6 +9,9 @@
 #   bench/<name>       benchmarks from tools/bench/*.c
 #   modules/<name>.ko  test-only kernel modules from tools/modules
 #   e2e/<name>.sh      end-to-end scripts from tools/e2e
+#   nvme/<name>        libvfn's examples, from shared/clients (nvme-clients)
+#   qemu/...           QEMU and qemu-io with their libraries (qemu-client,
+#                      nvme-clients)
 source "$(dirname "$0")/lib.sh"
 check_profile
 
@@ -56,11 +59,59 @@ for lib in $( (ldd /usr/bin/qemu-system-x86_64; ldd "$mods/accel-tcg-x86_64.so")
 done
 cp -L /usr/share/seabios/bios-256k.bin /usr/share/qemu/multiboot_dma.bin \
 	/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin "$q/fw/"
+# e2e:nvme-clients: QEMU's userspace NVMe driver, qemu-io (qemu-utils), whose
+# libraries are those of qemu-system-x86_64 above
+cp /usr/bin/qemu-io "$q/bin/"
+for lib in $(ldd /usr/bin/qemu-io | awk '/=>/ { print $3 }'); do
+	[ -e "$q/lib/$(basename "$lib")" ] || cp -L "$lib" "$q/lib/"
+done
 gcc -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -no-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -O2 -Wall -Werror \
 	-static -Wl,-T,"$REPO/tools/l2guest/edu-guest.ld" -Wl,--build-id=none \
 	-o "$q/edu-guest.elf" "$REPO/tools/l2guest/edu-guest.c" ||
 	die "building the bare-metal edu guest failed"
+# e2e:nvme-clients: libvfn's identify and io examples under /tests/nvme,
+# built statically from the unmodified upstream tarball in shared/clients
+# against this profile's linux/iommufd.h and linux/vfio.h; without the
+# tarball the script skips their checks. Where: IOMMUFD_CLIENTS, else
+# shared/clients beside this repository, else beside the repository this
+# one was cloned from (a clean clone elsewhere, as CI makes).
+origin=$(git -C "$REPO" config --get remote.origin.url 2>/dev/null || true)
+vfn_tar=
+for clients in ${IOMMUFD_CLIENTS:-"$REPO/../shared/clients" \
+	"${origin:-/nonexistent}/../shared/clients"}; do
+	for f in "$clients"/libvfn-*.tar.gz; do
+		[ -f "$f" ] && vfn_tar=$f
+	done
+	[ -n "$vfn_tar" ] && break
+done
+if [ -n "$vfn_tar" ]; then
+	vfn=$BUILD/libvfn
+	# built again only when the tarball or the two headers change
+	sum=$(cat "$vfn_tar" "$hdr/linux/iommufd.h" "$hdr/linux/vfio.h" |
+		sha256sum | cut -d' ' -f1)
+	if [ "$(cat "$vfn/stamp" 2>/dev/null)" != "$sum" ]; then
+		rm -rf "$vfn"
+		mkdir -p "$vfn/src" "$vfn/include/linux"
+		cp "$hdr/linux/iommufd.h" "$hdr/linux/vfio.h" \
+			"$vfn/include/linux/"
+		tar -xzf "$vfn_tar" -C "$vfn/src"
+		(cd "$vfn"/src/libvfn* &&
+			meson setup "$vfn/build" -Dlinux-headers="$vfn/include" \
+				-Diommufd=enabled -Ddocs=disabled \
+				-Dlibnvme=enabled --default-library=static \
+				--prefer-static -Dc_link_args=-static &&
+			ninja -C "$vfn/build" examples/identify examples/io) \
+			>"$BUILD/libvfn.log" 2>&1 ||
+			{ cat "$BUILD/libvfn.log" >&2; die "building libvfn failed"; }
+		echo "$sum" >"$vfn/stamp"
+	fi
+	mkdir -p "$out/nvme"
+	strip -o "$out/nvme/identify" "$vfn/build/examples/identify"
+	strip -o "$out/nvme/io" "$vfn/build/examples/io"
+else
+	msg "no libvfn tarball in shared/clients: e2e:nvme-clients skips libvfn"
+fi
 # test modules (tools/modules), built against this profile's kernel in a
 # copy of their directory, so that no build output lands in the repository
 tmods=$BUILD/test-modules

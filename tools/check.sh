@@ -16,13 +16,16 @@ tv=$(now)
 mkdir -p "$LOGS"
 run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-check-$PROFILE-XXXX")
 # Device models besides the edus, added the way make vm QEMU_ARGS adds
-# them: two e1000 NICs on a hub and an NVMe controller on a null drive,
-# which e2e:other-devices drives through vfio-pci and iommufd; and an NVMe
-# controller with SR-IOV (two VFs) under Intel's ID, so that
-# other-devices leaves it alone, for e2e:vf-token.
+# them: two e1000 NICs on a hub and an NVMe controller on a 64 MiB sparse
+# file of the run, which keeps what is written (e2e:nvme-clients reads back
+# what its clients wrote; a null drive would lose it), which
+# e2e:other-devices drives through vfio-pci and iommufd too; and an NVMe
+# controller with SR-IOV (two VFs) under Intel's ID, so that the others
+# leave it alone, for e2e:vf-token.
+truncate -s 64M "$run/nvme.img"
 more="-netdev hubport,id=hp0,hubid=0 -device e1000,netdev=hp0,addr=05.0"
 more+=" -netdev hubport,id=hp1,hubid=0 -device e1000,netdev=hp1,addr=06.0"
-more+=" -blockdev null-co,node-name=nvm0,size=67108864"
+more+=" -blockdev driver=file,node-name=nvm0,filename=$run/nvme.img"
 more+=" -device nvme,serial=iommufd0,drive=nvm0,addr=07.0"
 more+=" -device nvme-subsys,id=nvmsub8 -device nvme,serial=iommufd1"
 more+=",subsys=nvmsub8,use-intel-id=on,addr=08.0,sriov_max_vfs=2"

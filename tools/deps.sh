@@ -8,7 +8,8 @@ source "$(dirname "$0")/lib.sh"
 
 PKGS=(linux-source-6.1 gcc make flex bison bc libelf-dev libssl-dev libc6-dev
       cpio gzip xz-utils patch perl python3 busybox-static qemu-system-x86
-      sparse util-linux coreutils "$@")
+      sparse util-linux coreutils qemu-utils meson ninja-build pkg-config
+      libnvme-dev libjson-c-dev "$@")
 
 missing=()
 for p in "${PKGS[@]}"; do
