@@ -204,21 +204,6 @@ static int native_ranges_equal(int fd, const struct ranges *g)
 	return 1;
 }
 
-static int open_group(const char *bdf)
-{
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-	char path[PATH_MAX];
-	int fd;
-
-	fd = open(group_path(bdf, path, sizeof(path)), O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open the VFIO group");
-	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st))
-		die("VFIO_GROUP_GET_STATUS");
-	ok(st.flags & VFIO_GROUP_FLAGS_VIABLE, "the group is viable");
-	return fd;
-}
-
 static int map_errno(int container, void *va, __u64 iova, __u64 len)
 {
 	return map_type1(container, va, iova, len) ? errno : 0;
@@ -258,7 +243,7 @@ int main(int argc, char **argv)
 	ifd = is_iommufd(container);
 	printf("# /dev/vfio/vfio is %s\n",
 	       ifd ? "served by iommufd" : "VFIO's own container");
-	group = open_group(argv[1]);
+	group = open_viable_group(argv[1]);
 	ok(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) == 0,
 	   "VFIO_GROUP_SET_CONTAINER on /dev/vfio/vfio");
 	ok(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) == 1,

@@ -23,21 +23,6 @@
  */
 #include "edu.h"
 
-static int open_group(const char *bdf)
-{
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-	char path[PATH_MAX];
-	int fd;
-
-	fd = open(group_path(bdf, path, sizeof(path)), O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open the VFIO group");
-	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st))
-		die("VFIO_GROUP_GET_STATUS");
-	ok(st.flags & VFIO_GROUP_FLAGS_VIABLE, "the group is viable");
-	return fd;
-}
-
 enum mode {
 	IOAS_MAP,	/* /dev/iommu, IOMMU_IOAS_MAP */
 	TYPE1_IOMMUFD,	/* /dev/iommu, type1v2 ioctls */
@@ -74,7 +59,7 @@ static void run(const char *bdf, enum mode mode)
 		       O_RDWR | O_CLOEXEC);
 	if (iommufd < 0)
 		die("open the container");
-	group = open_group(bdf);
+	group = open_viable_group(bdf);
 	ok(ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd) == 0,
 	   "VFIO_GROUP_SET_CONTAINER takes the container's fd");
 	ok(ioctl(iommufd, IOMMU_VFIO_IOAS, &vioas) == 0 && vioas.ioas_id,

@@ -314,6 +314,25 @@ static inline char *group_path(const char *bdf, char *path, size_t size)
 }
 
 /*
+ * The VFIO group of the PCI device @bdf, opened, and a check that it is
+ * viable; the program dies if it can't be opened or asked.
+ */
+static inline int open_viable_group(const char *bdf)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char path[PATH_MAX];
+	int fd;
+
+	fd = open(group_path(bdf, path, sizeof(path)), O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open the VFIO group");
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st))
+		die("VFIO_GROUP_GET_STATUS");
+	ok(st.flags & VFIO_GROUP_FLAGS_VIABLE, "the group is viable");
+	return fd;
+}
+
+/*
  * /dev/vfio/devices/vfioX of the device whose sysfs directory is @sysdev,
  * from its vfio-dev/ directory
  */
