@@ -257,22 +257,51 @@ void *iopt_itree_add(struct rb_root_cached *itree, size_t size,
 	return entry;
 }
 
+/* Whether a mapping or an allowed range covers some of [@start, @last]. */
+static bool iopt_span_in_use(struct io_pagetable *iopt, unsigned long start,
+			     unsigned long last)
+{
+	return iopt_area_first(iopt, start, last) ||
+	       iopt_allowed_first(iopt, start, last);
+}
+
 static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, void *owner)
 {
-	struct iopt_reserved *reserved;
+	struct iopt_reserved *hole = NULL;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
-	if (iopt_area_first(iopt, start, last) ||
-	    iopt_allowed_first(iopt, start, last))
+	/* a hole is never punched under a mapping or an allowed range */
+	if (iopt_span_in_use(iopt, start, last))
 		return -EADDRINUSE;
-	reserved = iopt_itree_add(&iopt->reserved_itree, sizeof(*reserved),
-				  offsetof(struct iopt_reserved, node), start,
-				  last);
-	if (!reserved)
-		return -ENOMEM;
-	reserved->owner = owner;
-	return 0;
+	hole = iopt_itree_add(&iopt->reserved_itree, sizeof(*hole),
+			      offsetof(struct iopt_reserved, node), start,
+			      last);
+	if (hole)
+		hole->owner = owner;
+	return hole ? 0 : -ENOMEM;
+}
+
+/*
+ * Reserve, for @owner, what an aperture that @geo forces leaves out below
+ * and above it. On failure what was reserved stays, for the caller's
+ * __iopt_remove_reserved_iova(iopt, owner).
+ */
+static int iopt_reserve_outside(struct io_pagetable *iopt,
+				const struct iommu_domain_geometry *geo,
+				void *owner)
+{
+	int rc = 0;
+
+	if (!geo->force_aperture)
+		return 0;
+	if (geo->aperture_start)
+		rc = __iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
+					 owner);
+	if (!rc && geo->aperture_end != ULONG_MAX)
+		rc = __iopt_reserve_iova(iopt, geo->aperture_end + 1,
+					 ULONG_MAX, owner);
+	return rc;
 }
 
 /**
@@ -319,9 +348,11 @@ static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
  */
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 {
-	down_write(&iopt->iova_rwsem);
+	struct rw_semaphore *iova_lock = &iopt->iova_rwsem;
+
+	down_write(iova_lock);
 	__iopt_remove_reserved_iova(iopt, owner);
-	up_write(&iopt->iova_rwsem);
+	up_write(iova_lock);
 }
 
 /**
@@ -958,6 +989,48 @@ static void iopt_each_area_undo(struct io_pagetable *iopt,
 	}
 }
 
+/* iopt_table_add_domain() under both locks; nothing stays on failure */
+static int iopt_add_domain_locked(struct io_pagetable *iopt,
+				  struct iommu_domain *domain,
+				  unsigned long align)
+{
+	struct iommu_domain **domains;
+	struct iopt_area *area;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->domains_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (!iopt_areas_aligned(iopt, align))
+		return -EADDRINUSE;
+	domains = krealloc_array(iopt->domains, iopt->ndomains + 1,
+				 sizeof(*domains), GFP_KERNEL_ACCOUNT);
+	if (!domains)
+		return -ENOMEM;
+	/* a larger array than needed is harmless if we fail below */
+	iopt->domains = domains;
+
+	rc = iopt_reserve_outside(iopt, &domain->geometry, domain);
+	if (rc)
+		goto undo;
+	for_each_iopt_area(area, iopt, 0, ULONG_MAX) {
+		/* the first domain pins; later ones copy the first's PFNs */
+		rc = iopt->ndomains ?
+		     iopt_area_copy_domain(area, area->storage_domain, domain) :
+		     iopt_area_fill_domains(area, &domain, 1);
+		if (rc) {
+			iopt_each_area_undo(iopt, area, domain);
+			goto undo;
+		}
+	}
+	iopt->domains[iopt->ndomains++] = domain;
+	iopt->iova_alignment = align;
+	return 0;
+
+undo:
+	__iopt_remove_reserved_iova(iopt, domain);
+	return rc;
+}
+
 /**
  * iopt_table_add_domain - mirror the table into one more domain
  * @iopt: the table
@@ -975,61 +1048,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 {
 	unsigned long align = max(iopt->iova_alignment,
 				  iopt_domain_alignment(domain));
-	struct iommu_domain_geometry *geo = &domain->geometry;
-	struct iommu_domain **domains;
-	struct iopt_area *area;
 	int rc;
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	if (!iopt_areas_aligned(iopt, align)) {
-		rc = -EADDRINUSE;
-		goto out_unlock;
-	}
-	domains = krealloc_array(iopt->domains, iopt->ndomains + 1,
-				 sizeof(*domains), GFP_KERNEL_ACCOUNT);
-	if (!domains) {
-		rc = -ENOMEM;
-		goto out_unlock;
-	}
-	iopt->domains = domains;
-
-	if (geo->force_aperture) {
-		if (geo->aperture_start) {
-			rc = __iopt_reserve_iova(iopt, 0,
-						 geo->aperture_start - 1,
-						 domain);
-			if (rc)
-				goto out_reserved;
-		}
-		if (geo->aperture_end != ULONG_MAX) {
-			rc = __iopt_reserve_iova(iopt, geo->aperture_end + 1,
-						 ULONG_MAX, domain);
-			if (rc)
-				goto out_reserved;
-		}
-	}
-
-	for_each_iopt_area(area, iopt, 0, ULONG_MAX) {
-		if (iopt->ndomains)
-			rc = iopt_area_copy_domain(area, area->storage_domain,
-						   domain);
-		else
-			rc = iopt_area_fill_domains(area, &domain, 1);
-		if (rc) {
-			iopt_each_area_undo(iopt, area, domain);
-			goto out_reserved;
-		}
-	}
-	iopt->domains[iopt->ndomains++] = domain;
-	iopt->iova_alignment = align;
-	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
-	return 0;
-
-out_reserved:
-	__iopt_remove_reserved_iova(iopt, domain);
-out_unlock:
+	rc = iopt_add_domain_locked(iopt, domain, align);
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
 	return rc;
