@@ -21,7 +21,10 @@
  *    physical device claims DMA ownership of its whole iommu_group for the
  *    context and leaves the group's DMA blocked;
  *  - opens the device in its driver (open_device), once: a device has at
- *    most one bound descriptor.
+ *    most one bound descriptor. The driver finds in device->kvm the VM that
+ *    KVM's VFIO device gave the descriptor while it was parked (VMMs
+ *    register the cdev with KVM before they bind it), as the group path
+ *    gives it the group's.
  * Only then is the descriptor granted access to the device. Its DMA goes
  * anywhere only after VFIO_DEVICE_ATTACH_IOMMUFD_PT; attaching again
  * replaces the page table, VFIO_DEVICE_DETACH_IOMMUFD_PT blocks the DMA
@@ -37,12 +40,16 @@
  * check (vfio-pci takes the PF's token lock in it). The descriptor's
  * access flag is written under the device set's lock with release
  * semantics and read locklessly with acquire semantics by the ioctl,
- * read, write and mmap paths.
+ * read, write and mmap paths. The descriptor's VM is kept under its own
+ * spinlock: KVM sets it under its VFIO device's lock, which the device
+ * set's lock must not nest in (drivers may take KVM's locks in
+ * open_device).
  */
 #include <linux/file.h>
 #include <linux/iommufd.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/uuid.h>
@@ -58,11 +65,17 @@ static dev_t vfio_cdev_devt;
  * @ictx: the context the device is bound to, referenced; NULL while parked
  * @access: true once the bind completed: the device's ioctls, read, write
  *          and mmap work (written with release semantics)
+ * @kvm_lock: protects @kvm
+ * @kvm: the VM KVM's VFIO device registered this descriptor with, or NULL;
+ *       not referenced (KVM clears it before the VM goes away), handed to
+ *       the driver in device->kvm by the bind
  */
 struct vfio_cdev_file {
 	struct vfio_device *device;
 	struct iommufd_ctx *ictx;
 	bool access;
+	spinlock_t kvm_lock;	/* protects kvm */
+	struct kvm *kvm;
 };
 
 /* whether a bound descriptor may reach the device */
@@ -101,9 +114,10 @@ static void vfio_cdev_release_group(struct vfio_device *device)
  * Bind @device to @ictx and open it in its driver, the device's first and
  * only open; the caller took the group's side. Undone by vfio_cdev_close().
  */
-static int vfio_cdev_open_bound(struct vfio_device *device,
+static int vfio_cdev_open_bound(struct vfio_cdev_file *cf,
 				struct iommufd_ctx *ictx, u32 *dev_id)
 {
+	struct vfio_device *device = cf->device;
 	int ret;
 
 	lockdep_assert_held(&device->dev_set->lock);
@@ -116,6 +130,10 @@ static int vfio_cdev_open_bound(struct vfio_device *device,
 	if (ret)
 		goto err_module;
 	device->open_count = 1;
+	/* as the group path: a driver that keeps the VM references it */
+	spin_lock(&cf->kvm_lock);
+	device->kvm = cf->kvm;
+	spin_unlock(&cf->kvm_lock);
 	if (device->ops->open_device) {
 		ret = device->ops->open_device(device);
 		if (ret)
@@ -124,6 +142,7 @@ static int vfio_cdev_open_bound(struct vfio_device *device,
 	return 0;
 
 err_unbind:
+	device->kvm = NULL;
 	device->open_count = 0;
 	vfio_iommufd_unbind(device);
 err_module:
@@ -137,6 +156,7 @@ static void vfio_cdev_close(struct vfio_device *device)
 	lockdep_assert_held(&device->dev_set->lock);
 	if (device->ops->close_device)
 		device->ops->close_device(device);
+	device->kvm = NULL;
 	vfio_iommufd_unbind(device);
 	device->open_count = 0;
 	module_put(device->dev->driver->owner);
@@ -271,7 +291,7 @@ static long vfio_cdev_bind(struct vfio_cdev_file *cf,
 		ictx = NULL;
 		goto out_group;
 	}
-	ret = vfio_cdev_open_bound(device, ictx, &dev_id);
+	ret = vfio_cdev_open_bound(cf, ictx, &dev_id);
 	if (ret)
 		goto out_group;
 	if (put_user(dev_id, &arg->out_devid)) {
@@ -398,6 +418,7 @@ static int vfio_cdev_open(struct inode *inode, struct file *filep)
 		return -ENOMEM;
 	}
 	cf->device = device;
+	spin_lock_init(&cf->kvm_lock);
 	filep->private_data = cf;
 	return 0;
 }
@@ -430,6 +451,71 @@ static const struct file_operations vfio_cdev_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= vfio_cdev_mmap,
 };
+
+/**
+ * vfio_cdev_file_device - the device of a cdev descriptor
+ * @file: any file
+ *
+ * Context: any context that holds a reference on @file.
+ * Return: the device, bound or parked, if @file is a descriptor of a VFIO
+ * device's cdev; NULL for any other file.
+ */
+struct vfio_device *vfio_cdev_file_device(struct file *file)
+{
+	struct vfio_cdev_file *cf = file->private_data;
+
+	if (file->f_op != &vfio_cdev_fops)
+		return NULL;
+	return cf->device;
+}
+
+/**
+ * vfio_cdev_file_set_kvm - give a cdev descriptor its VM, or take it back
+ * @file: a descriptor of a VFIO device's cdev (vfio_cdev_file_device())
+ * @kvm: the VM, or NULL
+ *
+ * The driver is handed @kvm when the descriptor is bound later; a device
+ * bound already keeps the VM it was opened with, as on the group path.
+ *
+ * Context: process context; takes the descriptor's spinlock. KVM calls it
+ * under its VFIO device's lock.
+ */
+void vfio_cdev_file_set_kvm(struct file *file, struct kvm *kvm)
+{
+	struct vfio_cdev_file *cf = file->private_data;
+
+	spin_lock(&cf->kvm_lock);
+	cf->kvm = kvm;
+	spin_unlock(&cf->kvm_lock);
+}
+
+/**
+ * vfio_cdev_file_enforced_coherent - whether a cdev's DMA always snoops
+ * @file: a descriptor of a VFIO device's cdev (vfio_cdev_file_device())
+ *
+ * Once bound, the answer is the one the group path gives for the device:
+ * whether the HWPT it is attached to enforces coherency. A parked device
+ * (VMMs register the cdev with KVM before they bind it, and KVM asks only
+ * then) has no domain yet, and 6.1's IOMMU drivers can't tell whether its
+ * unit will enforce (VT-d claims coherency for every unit): it is not
+ * coherent, as a group on an iommufd whose devices are not yet open is
+ * not. That costs a VM only the emulation of its cache flushes; the other
+ * answer could let no-snoop DMA go past caches the guest thinks flushed.
+ *
+ * Context: process context; takes the device set's lock.
+ * Return: true if no DMA of the device can bypass the CPU caches.
+ */
+bool vfio_cdev_file_enforced_coherent(struct file *file)
+{
+	struct vfio_cdev_file *cf = file->private_data;
+	struct vfio_device *device = cf->device;
+	bool ret;
+
+	mutex_lock(&device->dev_set->lock);
+	ret = cf->ictx && vfio_iommufd_enforced_coherent(device);
+	mutex_unlock(&device->dev_set->lock);
+	return ret;
+}
 
 /**
  * vfio_device_cdev_init - give a device being initialised its cdev
