@@ -104,7 +104,8 @@ static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
 		goto err_free;
 	}
 	mutex_init(&igroup->lock);
-	igroup->group = iommu_group_ref_get(group);
+	/* owned from here on: iommufd_ctx_has_group() reads it under xa_lock */
+	WRITE_ONCE(igroup->group, iommu_group_ref_get(group));
 	igroup->nbound = 1;
 	rc = iommufd_group_learn(igroup, dev);
 	if (rc) {
@@ -817,6 +818,69 @@ bool iommufd_device_enforced_coherent(struct iommufd_device *idev)
 	return coherent;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_enforced_coherent, IOMMUFD);
+
+/**
+ * iommufd_device_to_ictx - the context a device is bound to
+ * @idev: a bound device
+ *
+ * Context: any; @idev stays valid until iommufd_device_unbind().
+ * Return: the context, valid while the device stays bound.
+ */
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
+{
+	return idev->ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
+
+/**
+ * iommufd_device_to_id - a bound device's object ID, as userspace knows it
+ * @idev: a bound device
+ *
+ * Context: any; @idev stays valid until iommufd_device_unbind().
+ * Return: the ID iommufd_device_bind() returned, never 0.
+ */
+u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return idev->obj.id;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
+
+/**
+ * iommufd_ctx_has_group - whether a context owns an iommu_group's DMA
+ * @ictx: the context, or NULL
+ * @group: the group, or NULL
+ *
+ * A context owns a group while a device of it is bound to the context, or
+ * while VFIO's group path has it claimed (a group whose container is the
+ * context): no other context and no kernel driver can use the group's
+ * devices meanwhile. VFIO asks it to let a device's user reset devices it
+ * has not bound but owns all the same (a PCI hot reset).
+ *
+ * It takes no sleeping lock of iommufd: VFIO asks it while walking a PCI
+ * bus, under pci_bus_sem, which a reset takes under vfio-pci's
+ * memory_lock; the context's groups_lock would close a loop through
+ * iommufd's locks, user memory faults and vfio-pci's vma_lock. A group
+ * counts as owned from its claim until it is given back: the groups
+ * xarray holds it that long, and xa_erase() comes before it is freed.
+ *
+ * Context: any context that may take a spinlock; takes the groups
+ * xarray's lock.
+ * Return: true if @ictx owns @group; false for a NULL argument.
+ */
+bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
+{
+	struct iommufd_group *igroup;
+	bool owned;
+
+	if (!ictx || !group)
+		return false;
+	xa_lock(&ictx->groups);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	owned = igroup && READ_ONCE(igroup->group) == group;
+	xa_unlock(&ictx->groups);
+	return owned;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
 
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {

@@ -21,7 +21,9 @@ run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-check-$PROFILE-XXXX")
 # what its clients wrote; a null drive would lose it), which
 # e2e:other-devices drives through vfio-pci and iommufd too; and an NVMe
 # controller with SR-IOV (two VFs) under Intel's ID, so that the others
-# leave it alone, for e2e:vf-token.
+# leave it alone, for e2e:vf-token; and behind a PCIe root port, a slot of
+# two e1000e functions (one iommu_group, no FLR: a reset of one is a bus
+# reset of both) for e2e:hot-reset.
 truncate -s 64M "$run/nvme.img"
 more="-netdev hubport,id=hp0,hubid=0 -device e1000,netdev=hp0,addr=05.0"
 more+=" -netdev hubport,id=hp1,hubid=0 -device e1000,netdev=hp1,addr=06.0"
@@ -30,6 +32,12 @@ more+=" -device nvme,serial=iommufd0,drive=nvm0,addr=07.0"
 more+=" -device nvme-subsys,id=nvmsub8 -device nvme,serial=iommufd1"
 more+=",subsys=nvmsub8,use-intel-id=on,addr=08.0,sriov_max_vfs=2"
 more+=",sriov_vq_flexible=4,sriov_vi_flexible=2"
+# (a 5 GT/s port: after a bus reset the kernel waits for a faster one's
+# Data Link Layer Link Active, which QEMU 7.2's never sets again)
+more+=" -device pcie-root-port,id=rp9,chassis=9,addr=09.0,x-speed=5"
+more+=" -netdev hubport,id=hp2,hubid=0 -netdev hubport,id=hp3,hubid=0"
+more+=" -device e1000e,netdev=hp2,bus=rp9,addr=00.0,multifunction=on"
+more+=" -device e1000e,netdev=hp3,bus=rp9,addr=00.1"
 export QEMU_ARGS="$more ${QEMU_ARGS:-}"
 # The plan runs about 11 min here (4 of them the fuzzer); a slow day has
 # been 3x slower.

@@ -130,6 +130,7 @@ static int vfio_cdev_open_bound(struct vfio_cdev_file *cf,
 	if (ret)
 		goto err_module;
 	device->open_count = 1;
+	device->cdev_opened = true;
 	/* as the group path: a driver that keeps the VM references it */
 	spin_lock(&cf->kvm_lock);
 	device->kvm = cf->kvm;
@@ -143,6 +144,7 @@ static int vfio_cdev_open_bound(struct vfio_cdev_file *cf,
 
 err_unbind:
 	device->kvm = NULL;
+	device->cdev_opened = false;
 	device->open_count = 0;
 	vfio_iommufd_unbind(device);
 err_module:
@@ -158,6 +160,7 @@ static void vfio_cdev_close(struct vfio_device *device)
 		device->ops->close_device(device);
 	device->kvm = NULL;
 	vfio_iommufd_unbind(device);
+	device->cdev_opened = false;
 	device->open_count = 0;
 	module_put(device->dev->driver->owner);
 }

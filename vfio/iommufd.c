@@ -325,6 +325,47 @@ bool vfio_iommufd_enforced_coherent(struct vfio_device *vdev)
 	       iommufd_device_enforced_coherent(vdev->iommufd_device);
 }
 
+/**
+ * vfio_iommufd_device_ictx - the iommufd a physical device is bound to
+ * @vdev: the device
+ *
+ * Context: with the device open, or under the device set's lock.
+ * Return: the context, or NULL if the device is not open on an iommufd or
+ * is emulated (bound through a software access).
+ */
+struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)
+{
+	if (!vdev->iommufd_device)
+		return NULL;
+	return iommufd_device_to_ictx(vdev->iommufd_device);
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
+
+/**
+ * vfio_iommufd_get_dev_id - a device as an iommufd's user sees it
+ * @vdev: the device
+ * @ictx: the user's iommufd context
+ *
+ * Context: process context, under the device set's lock.
+ * Return: the device's object ID in @ictx if it is bound to @ictx;
+ * -ENOENT if it is not, but @ictx owns its iommu_group, so that no one
+ * else can use it; -ENODEV if @ictx does not own it.
+ */
+int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)
+{
+	struct iommu_group *group;
+	bool owned;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+	if (ictx && vfio_iommufd_device_ictx(vdev) == ictx)
+		return iommufd_device_to_id(vdev->iommufd_device);
+	group = iommu_group_get(vdev->dev);
+	owned = iommufd_ctx_has_group(ictx, group);
+	iommu_group_put(group);
+	return owned ? -ENOENT : -ENODEV;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
+
 /*
  * vfio_pin_pages(), vfio_unpin_pages() and vfio_dma_rw() of a device
  * bound to an iommufd: through its software access.

@@ -64,6 +64,9 @@ void iommufd_device_unbind(struct iommufd_device *idev);
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev);
 bool iommufd_device_enforced_coherent(struct iommufd_device *idev);
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
+u32 iommufd_device_to_id(struct iommufd_device *idev);
+bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group);
 int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx, u32 *ioas_id);
 struct iommufd_vfio_claim *iommufd_vfio_compat_claim(struct iommufd_ctx *ictx,
 						     struct iommu_group *group);
@@ -115,6 +118,23 @@ static inline void iommufd_device_detach(struct iommufd_device *idev)
 
 static inline bool
 iommufd_device_enforced_coherent(struct iommufd_device *idev)
+{
+	return false;
+}
+
+static inline struct iommufd_ctx *
+iommufd_device_to_ictx(struct iommufd_device *idev)
+{
+	return NULL;
+}
+
+static inline u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return 0;
+}
+
+static inline bool iommufd_ctx_has_group(struct iommufd_ctx *ictx,
+					 struct iommu_group *group)
 {
 	return false;
 }
