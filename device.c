@@ -462,6 +462,21 @@ static bool iommufd_group_uses(struct iommufd_group *igroup,
 }
 
 /*
+ * The errno of a refused attach to a HWPT's domain, as userspace reads it.
+ * Mainline's IOMMU drivers say -EINVAL when a domain does not suit the
+ * device, and VMMs rely on it: QEMU then tries its next HWPT, and on any
+ * other errno gives up sharing and makes a second IOAS, pinning guest RAM
+ * twice. 6.1's VT-d says -EOPNOTSUPP for an enforcing domain on a unit
+ * without snoop control and -EFAULT for a domain that maps above the
+ * unit's address width: both are such a mismatch. Allocation failures and
+ * the like pass unchanged.
+ */
+static int iommufd_attach_errno(int rc)
+{
+	return rc == -EOPNOTSUPP || rc == -EFAULT ? -EINVAL : rc;
+}
+
+/*
  * Move @igroup's DMA from @cur (NULL: blocked) to @hwpt, whose domain joins
  * its IOAS if it has not yet. A group that was blocked, or a domain the
  * driver finalises only at attach, is attached to the still empty domain
@@ -483,8 +498,10 @@ static int iommufd_group_switch(struct iommufd_group *igroup,
 			return rc;
 	}
 	rc = iommufd_group_move(igroup, cur, hwpt);
-	if (rc || fill_first)
-		return rc;
+	if (rc)
+		return iommufd_attach_errno(rc);
+	if (fill_first)
+		return 0;
 	rc = iommufd_hw_pagetable_join(hwpt);
 	/* never stay on the domain of @hwpt, which goes away now */
 	if (rc && (!cur || iommufd_group_move(igroup, hwpt, cur)))

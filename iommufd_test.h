@@ -90,9 +90,16 @@ enum {
 	 * MOCK_WIDE_APERTURE_LAST], room for benchmarks of several GiB
 	 */
 	MOCK_FLAGS_DEVICE_WIDE_APERTURE = 1 << 29,
+	/*
+	 * ours: its IOMMU's addresses end below MOCK_NARROW_TOP, and it is
+	 * refused a domain that maps anything above, with -EFAULT as 6.1's
+	 * VT-d refuses a domain that maps above a unit's address width
+	 */
+	MOCK_FLAGS_DEVICE_NARROW = 1 << 30,
 };
 
 enum {
+	MOCK_NARROW_TOP = 0x10000000,
 	MOCK_RESV_START = 0x40000000,
 	MOCK_RESV_LAST = 0x400fffff,
 };

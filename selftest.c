@@ -263,11 +263,17 @@ static void mock_domain_free(struct iommu_domain *domain)
 /*
  * iommufd itself keeps devices that can't snoop out of enforcing domains;
  * the mock accepts those attaches, as a device hot-added to an owned group
- * must be. Only MOCK_FLAGS_DEVICE_ENFORCE_FAILS devices are refused.
+ * must be. It refuses, with the errnos of 6.1's VT-d, which are not
+ * mainline's -EINVAL: MOCK_FLAGS_DEVICE_ENFORCE_FAILS devices an enforcing
+ * domain (-EOPNOTSUPP, a unit without snoop control), and
+ * MOCK_FLAGS_DEVICE_NARROW devices a domain mapping at or above
+ * MOCK_NARROW_TOP (-EFAULT, a unit too narrow for the domain).
  */
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
+	unsigned long top = MOCK_NARROW_TOP >> MOCK_IOPTE_SHIFT;
+	struct mock_domain *md = to_mock_domain(domain);
 	struct mock_dev *mdev = to_mock_dev(dev);
 
 	/*
@@ -277,9 +283,12 @@ static int mock_domain_attach_dev(struct iommu_domain *domain,
 	if (domain != mdev->domain &&
 	    atomic_add_unless(&mdev->fail_attach, -1, 0))
 		return -ENOMEM;
-	if (to_mock_domain(domain)->enforce_coherency &&
+	if (md->enforce_coherency &&
 	    mdev->flags & MOCK_FLAGS_DEVICE_ENFORCE_FAILS)
-		return -EINVAL;
+		return -EOPNOTSUPP;
+	if (mdev->flags & MOCK_FLAGS_DEVICE_NARROW &&
+	    xa_find(&md->ioptes, &top, ULONG_MAX, XA_PRESENT))
+		return -EFAULT;
 	mdev->domain = domain;
 	return 0;
 }
@@ -713,7 +722,8 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 	 MOCK_FLAGS_DEVICE_PASID |                                             \
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |             \
 	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |      \
-	 MOCK_FLAGS_DEVICE_UNSAFE_MSI | MOCK_FLAGS_DEVICE_WIDE_APERTURE)
+	 MOCK_FLAGS_DEVICE_UNSAFE_MSI | MOCK_FLAGS_DEVICE_WIDE_APERTURE |      \
+	 MOCK_FLAGS_DEVICE_NARROW)
 
 /* A new selftest object with a bound mock device, not yet published. */
 static struct selftest_obj *iommufd_test_new_device(struct iommufd_ucmd *ucmd,

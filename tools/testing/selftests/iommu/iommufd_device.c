@@ -39,7 +39,8 @@
 	 MOCK_FLAGS_DEVICE_PASID |					\
 	 MOCK_FLAGS_DEVICE_NO_COHERENCY | MOCK_FLAGS_DEVICE_RESV |	\
 	 MOCK_FLAGS_DEVICE_ENFORCE_FAILS | MOCK_FLAGS_DEVICE_LATE_IOMMU |	\
-	 MOCK_FLAGS_DEVICE_UNSAFE_MSI | MOCK_FLAGS_DEVICE_WIDE_APERTURE)
+	 MOCK_FLAGS_DEVICE_UNSAFE_MSI | MOCK_FLAGS_DEVICE_WIDE_APERTURE |	\
+	 MOCK_FLAGS_DEVICE_NARROW)
 
 static const struct iommu_iova_range full_range = { 0, U64_MAX };
 static const struct iommu_iova_range aperture = {
@@ -279,7 +280,7 @@ TEST_F(dev, mock_domain_flags)
 		1 << 3, 1 << 5, 1 << 23, 1 << 29, 1U << 31,
 		~(__u32)KNOWN_DEV_FLAGS,
 		MOCK_FLAGS_DEVICE_NO_COHERENCY | 1 << 4,
-		MOCK_FLAGS_DEVICE_RESV | 1U << 30,
+		MOCK_FLAGS_DEVICE_RESV | 1 << 22,
 	};
 	static const __u32 good[] = {
 		0,
@@ -1286,6 +1287,59 @@ TEST_F(dev, other_iommu_driver_einval)
 	ASSERT_EQ(0, _destroy(self->fd, b));
 	ASSERT_EQ(0, _destroy(self->fd, ua));
 	ASSERT_EQ(0, _destroy(self->fd, ub));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
+	END_CLEAN();
+}
+
+/*
+ * A domain that does not suit a device is EINVAL whatever errno the IOMMU
+ * driver gives: QEMU tries its next HWPT on EINVAL only. A NARROW device's
+ * IOMMU refuses a domain mapping above MOCK_NARROW_TOP with -EFAULT, as
+ * 6.1's VT-d does for a unit narrower than the domain's mappings; an
+ * ENFORCE_FAILS device's refuses enforcing domains with -EOPNOTSUPP (see
+ * coherency). Nothing changes, and given the IOAS the device gets an
+ * automatic HWPT past the one that refused it.
+ */
+TEST_F(dev, incompatible_domain_einval)
+{
+	__u64 high = MOCK_NARROW_TOP;
+	struct ioas_state st;
+	__u32 a, ha, n, hn, out;
+
+	MAP_BASE(4 * PS);
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, &a, &ha, NULL));
+	ASSERT_EQ(0, _mock_group_device(self->fd, 0, MOCK_FLAGS_DEVICE_NARROW,
+					&n, NULL));
+	/* below the top the narrow device shares the HWPT */
+	ASSERT_EQ(0, _device_attach(self->fd, n, ha, &out));
+	ATTACHED(n, ha, 1);
+	ASSERT_EQ(0, _device_detach(self->fd, n));
+	DETACHED(n);
+
+	ASSERT_EQ(0, _map_fixed(self->fd, self->ioas, self->buf + 8 * PS, PS,
+				high));
+	EXPECT_EQ(0, _md_check_map(self->fd, ha, high, self->buf + 8 * PS, PS));
+	SNAP(&st, self->ioas, self->base, ha, 0);
+	EXPECT_EQ(EINVAL, _device_attach(self->fd, n, ha, &out));
+	EXPECT_EQ(EINVAL, _mock_domain_replace(self->fd, n, ha, &out));
+	SAME(&st, self->ioas);
+	DETACHED(n);
+	ATTACHED(a, ha, 1);
+
+	/* the IOAS: past the refusing HWPT to a new one, of the same maps */
+	hn = 0;
+	ASSERT_EQ(0, _device_attach(self->fd, n, self->ioas, &hn));
+	EXPECT_NE(0, hn);
+	EXPECT_NE(ha, hn);
+	ATTACHED(n, hn, 1);
+	EXPECT_EQ(0, _md_check_map(self->fd, hn, self->base, self->buf,
+				   4 * PS));
+	EXPECT_EQ(0, _md_check_map(self->fd, hn, high, self->buf + 8 * PS, PS));
+	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 1));
+
+	ASSERT_EQ(0, _destroy(self->fd, n));
+	ASSERT_EQ(0, _destroy(self->fd, a));
+	EXPECT_EQ(0, _ioas_unmap(self->fd, self->ioas, high, PS, NULL));
 	EXPECT_EQ(0, _md_check_refs(self->fd, self->buf, 4 * PS, 0));
 	END_CLEAN();
 }
