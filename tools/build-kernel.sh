@@ -60,12 +60,17 @@ msg "building kernel (profile $PROFILE, $JOBS jobs; log $BUILD/build.log)"
 t0=$(now)
 # modules too: the in-tree ones are not used, but they give Module.symvers
 # and the module linker script, which the test modules (tools/modules) need
-if ! make -C "$TREE" O="$BUILD" ARCH=x86_64 -j"$JOBS" bzImage modules headers \
-	>"$BUILD/build.log" 2>&1; then
+make -C "$TREE" O="$BUILD" ARCH=x86_64 -j"$JOBS" bzImage modules headers \
+	>"$BUILD/build.log" 2>&1 &
+mpid=$!
+kbuild_progress "$BUILD/build.log" "$CACHE/objects-$PROFILE" "$mpid" "$t0"
+if ! wait "$mpid"; then
 	grep -E 'error|Error|warning:' "$BUILD/build.log" | head -40 >&2 || true
 	tail -20 "$BUILD/build.log" >&2
 	die "kernel build failed; full log: $BUILD/build.log"
 fi
+# the size of a full build, for the next build's progress line
+find "$BUILD" -name '*.o' | wc -l >"$CACHE/objects-$PROFILE"
 grep -E 'drivers/iommu/iommufd/[^:]*:[0-9]+:([0-9]+:)? warning:|linux/iommufd\.h:[0-9]+:([0-9]+:)? warning:' \
 	"$BUILD/build.log" >&2 && die "warnings in iommufd; full log: $BUILD/build.log"
 verify_config

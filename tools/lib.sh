@@ -84,3 +84,34 @@ judge_run() {
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# kbuild_progress <log> <objects file> <pid> <t0>: while the kernel build
+# <pid> writes <log>, show on a terminal one line with the objects
+# compiled so far (the log's CC and AS lines) and the time since <t0>; for
+# a build from (nearly) nothing, also the share done of the objects a full
+# build of this profile had last time (kept in <objects file>; a first
+# build takes KBUILD_OBJECTS_GUESS, measured here). Without a terminal it
+# stays quiet: the caller prints one line at the end.
+KBUILD_OBJECTS_GUESS=2400
+kbuild_progress() {
+	local log=$1 objs=$2 pid=$3 t0=$4 total have n pct el
+	[ -t 2 ] || return 0
+	total=$(cat "$objs" 2>/dev/null || echo "$KBUILD_OBJECTS_GUESS")
+	have=$(find "$BUILD" -name '*.o' 2>/dev/null | wc -l)
+	while kill -0 "$pid" 2>/dev/null; do
+		n=$(grep -c -E '^  (CC|AS) ' "$log" 2>/dev/null || true)
+		el=$(awk -v a="$t0" -v b="$(now)" \
+			'BEGIN { s = int(b - a); printf "%dm%02ds", s / 60, s % 60 }')
+		if [ $((have * 2)) -lt "$total" ]; then
+			pct=$(( (have + n) * 100 / total ))
+			[ "$pct" -gt 99 ] && pct=99
+			printf '\r==> building kernel: %d%% (%d objects), %s ' \
+				"$pct" "$n" "$el" >&2
+		else
+			printf '\r==> building kernel: %d objects recompiled, %s ' \
+				"$n" "$el" >&2
+		fi
+		sleep 2
+	done
+	printf '\n' >&2
+}
