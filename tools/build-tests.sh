@@ -70,6 +70,30 @@ gcc -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -no-pie \
 	-static -Wl,-T,"$REPO/tools/l2guest/edu-guest.ld" -Wl,--build-id=none \
 	-o "$q/edu-guest.elf" "$REPO/tools/l2guest/edu-guest.c" ||
 	die "building the bare-metal edu guest failed"
+# e2e:qemu10: QEMU 10 (bookworm-backports, unpacked into the cache by
+# deps.sh) beside it as bin/qemu10-system-x86_64, with its firmware in
+# fw10 (SeaBIOS is bookworm's) and the libraries it needs added to lib;
+# strace, to record the ioctls QEMU makes; and the boot sector the L2
+# boots from (tools/l2guest/boot-sector.S), which make check writes to
+# the NVMe's disk before the VM starts.
+q10=$CACHE/qemu10/root
+[ -x "$q10/usr/bin/qemu-system-x86_64" ] || die "no QEMU 10 in $q10 (tools/deps.sh fetches it)"
+mkdir -p "$q/fw10"
+cp "$q10/usr/bin/qemu-system-x86_64" "$q/bin/qemu10-system-x86_64"
+cp /usr/bin/strace "$q/bin/"
+for lib in $( (ldd "$q10/usr/bin/qemu-system-x86_64"; ldd /usr/bin/strace) |
+	awk '/=>/ { print $3 }'); do
+	[ -e "$q/lib/$(basename "$lib")" ] || cp -L "$lib" "$q/lib/"
+done
+cp -L /usr/share/seabios/bios-256k.bin "$q10/usr/share/qemu/kvmvapic.bin" \
+	"$q10/usr/share/qemu/linuxboot_dma.bin" "$q/fw10/"
+cat "$CACHE/qemu10/version" >"$q/qemu10.version"
+gcc -m32 -nostdlib -static -fno-pic -no-pie -Wl,-Ttext=0x7c00 \
+	-Wl,--oformat=binary -Wl,--build-id=none -o "$q/boot-sector.bin" \
+	"$REPO/tools/l2guest/boot-sector.S" ||
+	die "building the L2 boot sector failed"
+[ "$(stat -c %s "$q/boot-sector.bin")" -eq 512 ] ||
+	die "the L2 boot sector is not 512 bytes"
 # e2e:nvme-clients: libvfn's identify and io examples under /tests/nvme,
 # built statically from the unmodified upstream tarball in shared/clients
 # against this profile's linux/iommufd.h and linux/vfio.h; without the
