@@ -51,8 +51,8 @@ static int get_info(int dev, struct info *in)
 }
 
 /* the entry for @bdf ("0000:01:00.1"), or NULL */
-static struct vfio_pci_dependent_device *entry(struct info *in,
-						const char *bdf)
+static struct vfio_pci_dependent_device *
+entry(struct info *in, const char *bdf)
 {
 	unsigned int seg, bus, slot, fn, i;
 
