@@ -197,24 +197,36 @@ static void qemu_order(const char *bdf)
 }
 
 /*
+ * A VM, and the cdev of @bdf registered with it, bound to a new iommufd
+ * (*@iommufd) and attached to an IOAS there: the cdev's descriptor.
+ */
+static int cdev_in_vm(struct vm *v, const char *bdf, int *iommufd)
+{
+	__u32 ioas;
+	int dev;
+
+	vm_open(v);
+	*iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (*iommufd < 0)
+		die("open /dev/iommu");
+	dev = open_cdev(bdf);
+	if (file_attr(v->kdev, KVM_DEV_VFIO_FILE_ADD, dev) ||
+	    bind(dev, *iommufd) || attach_new_ioas(dev, *iommufd, &ioas))
+		die("register, bind and attach the cdev");
+	return dev;
+}
+
+/*
  * KVM's reference: a cdev its user closed while KVM holds it stays bound
  * until the VM ends, and is then released whole.
  */
 static void kvm_holds(const char *bdf)
 {
 	int iommufd, dev;
-	__u32 ioas;
 	struct vm v;
 
 	printf("# --- a cdev closed while KVM holds it ---\n");
-	vm_open(&v);
-	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (iommufd < 0)
-		die("open /dev/iommu");
-	dev = open_cdev(bdf);
-	if (file_attr(v.kdev, KVM_DEV_VFIO_FILE_ADD, dev) || bind(dev, iommufd) ||
-	    attach_new_ioas(dev, iommufd, &ioas))
-		die("register, bind and attach the cdev");
+	dev = cdev_in_vm(&v, bdf, &iommufd);
 	close(dev);
 	close(iommufd);
 	ok(!group_opens(bdf),
@@ -231,22 +243,14 @@ static void kvm_holds(const char *bdf)
 	close(iommufd);
 }
 
-/* DEL while the user still has the cdev open: KVM's reference only goes */
-static void del_keeps_user(const char *bdf)
+/* the VM's end while the user still has the cdev: only KVM's ref goes */
+static void vm_end_keeps_user(const char *bdf)
 {
 	int iommufd, dev;
-	__u32 ioas;
 	struct vm v;
 
-	printf("# --- FILE_DEL while the user keeps the cdev ---\n");
-	vm_open(&v);
-	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (iommufd < 0)
-		die("open /dev/iommu");
-	dev = open_cdev(bdf);
-	if (file_attr(v.kdev, KVM_DEV_VFIO_FILE_ADD, dev) || bind(dev, iommufd) ||
-	    attach_new_ioas(dev, iommufd, &ioas))
-		die("register, bind and attach the cdev");
+	printf("# --- the VM ends while the user keeps the cdev ---\n");
+	dev = cdev_in_vm(&v, bdf, &iommufd);
 	vm_close(&v);
 	ok(!group_opens(bdf), "the VM's end leaves the user's cdev bound");
 	ok(!bind(dev, iommufd) ? 0 : errno == EINVAL,
@@ -285,7 +289,7 @@ int main(int argc, char **argv)
 	attributes();
 	qemu_order(argv[1]);
 	kvm_holds(argv[1]);
-	del_keeps_user(argv[1]);
+	vm_end_keeps_user(argv[1]);
 	group_file(argv[1]);
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
