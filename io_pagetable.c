@@ -631,6 +631,46 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 }
 
 /**
+ * iopt_map_file_pages - map a range of a file's memory into an io_pagetable
+ * @iopt: the table
+ * @iova: in: the IOVA with IOMMU_IOAS_MAP_FIXED_IOVA; out: the IOVA used
+ * @file: a shmem (memfd) or hugetlbfs file
+ * @start: byte offset of the range in the file, any alignment
+ * @length: bytes to map, not 0
+ * @iommu_prot: IOMMU_READ/IOMMU_WRITE
+ * @flags: IOMMU_IOAS_MAP_FIXED_IOVA or 0
+ * @account_mode: how pinning the memory is charged
+ *
+ * As iopt_map_user_pages(), but the memory is the file's page cache: the
+ * file offset takes the place of the user address, also for the IOVA's
+ * alignment.
+ *
+ * Return: 0 or a negative errno (see iopt_alloc_file_pages() for the
+ * file's); on failure nothing was mapped or pinned.
+ */
+int iopt_map_file_pages(struct io_pagetable *iopt, unsigned long *iova,
+			struct file *file, unsigned long start,
+			unsigned long length, int iommu_prot,
+			unsigned int flags, u8 account_mode)
+{
+	struct iopt_piece piece = {};
+	LIST_HEAD(pieces);
+	int rc;
+
+	piece.pages = iopt_alloc_file_pages(file, start, length,
+					    iommu_prot & IOMMU_WRITE,
+					    account_mode);
+	if (IS_ERR(piece.pages))
+		return PTR_ERR(piece.pages);
+	piece.pages_off = start - piece.pages->uptr;
+	piece.length = length;
+	list_add(&piece.next, &pieces);
+	rc = iopt_map_pieces(iopt, iova, &pieces, length, iommu_prot, flags);
+	iopt_put_pages(piece.pages);
+	return rc;
+}
+
+/**
  * iopt_walk_area_pieces - walk the areas that cover an IOVA range
  * @iopt: the io_pagetable, its IOVA lock held
  * @iova: first IOVA of the range

@@ -180,10 +180,13 @@ struct iopt_area {
 };
 
 /**
- * struct iopt_pages - user memory mapped by one IOMMU_IOAS_MAP
+ * struct iopt_pages - memory mapped by one IOMMU_IOAS_MAP or _MAP_FILE
  * @kref: areas referencing it, plus transient users
  * @mutex: see the lock order above
- * @uptr: page-aligned user address of the first page
+ * @uptr: page-aligned user address of the first page; for a file, the
+ *        page-aligned file offset of the first page
+ * @file: for IOMMU_IOAS_MAP_FILE, the shmem or hugetlbfs file whose page
+ *        cache holds the memory (referenced); NULL for user memory
  * @npages: number of pages
  * @writable: pinned for writing
  * @account_mode: enum iommufd_account_mode at the time of the MAP
@@ -212,6 +215,7 @@ struct iopt_pages {
 	struct kref kref;
 	struct mutex mutex; /* see the lock order at the top */
 	unsigned long uptr;
+	struct file *file;
 	unsigned long npages;
 	bool writable;
 	u8 account_mode;
@@ -339,6 +343,10 @@ void iopt_init_table(struct io_pagetable *iopt);
 void iopt_destroy_table(struct io_pagetable *iopt);
 int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			void __user *uptr, unsigned long length, int iommu_prot,
+			unsigned int flags, u8 account_mode);
+int iopt_map_file_pages(struct io_pagetable *iopt, unsigned long *iova,
+			struct file *file, unsigned long start,
+			unsigned long length, int iommu_prot,
 			unsigned int flags, u8 account_mode);
 int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 		    unsigned long uptr, unsigned long length);
@@ -535,6 +543,10 @@ int iopt_walk_area_pieces(struct io_pagetable *iopt, unsigned long iova,
 /* pages.c */
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 				    bool writable, u8 account_mode);
+struct iopt_pages *iopt_alloc_file_pages(struct file *file,
+					 unsigned long start,
+					 unsigned long length, bool writable,
+					 u8 account_mode);
 void iopt_release_pages(struct kref *kref);
 static inline void iopt_put_pages(struct iopt_pages *pages)
 {

@@ -16,6 +16,7 @@
  * are attached.
  */
 #include <linux/err.h>
+#include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -221,6 +222,22 @@ static int iommufd_report_mapping(struct iommufd_ucmd *ucmd, size_t cmd_len,
 	return rc;
 }
 
+/*
+ * The argument checks MAP and MAP_FILE share, in MAP's order; @where is
+ * the user address or the file offset.
+ */
+static int iommufd_map_args(u32 flags, u32 reserved, u64 length, u64 iova,
+			    u64 where)
+{
+	if (flags & ~IOMMUFD_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (reserved || !length || !iommufd_map_prot(flags))
+		return -EINVAL;
+	if (!iommufd_fits_ulong(iova | length | where))
+		return -EOVERFLOW;
+	return 0;
+}
+
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
@@ -228,12 +245,10 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	struct iommufd_ioas *ioas;
 	int rc;
 
-	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
-		return -EOPNOTSUPP;
-	if (cmd->__reserved || !cmd->length || !iommufd_map_prot(cmd->flags))
-		return -EINVAL;
-	if (!iommufd_fits_ulong(cmd->iova | cmd->length | cmd->user_va))
-		return -EOVERFLOW;
+	rc = iommufd_map_args(cmd->flags, cmd->__reserved, cmd->length,
+			      cmd->iova, cmd->user_va);
+	if (rc)
+		return rc;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (IS_ERR(ioas))
@@ -244,6 +259,42 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 				 ucmd->ictx->account_mode) ?:
 	     iommufd_report_mapping(ucmd, sizeof(*cmd), &cmd->iova, ioas, iova,
 				    cmd->length);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/*
+ * IOMMU_IOAS_MAP_FILE: as IOMMU_IOAS_MAP, with a range of a memfd, tmpfs
+ * or hugetlbfs file in place of user memory (pages.c pins it from the
+ * file's page cache).
+ */
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	struct iommufd_ioas *ioas;
+	struct file *file;
+	int rc;
+
+	rc = iommufd_map_args(cmd->flags, 0, cmd->length, cmd->iova,
+			      cmd->start);
+	if (rc)
+		return rc;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	file = fget(cmd->fd);
+	if (!file) {
+		rc = -EBADF;
+		goto out_put;
+	}
+	rc = iopt_map_file_pages(&ioas->iopt, &iova, file, cmd->start,
+				 cmd->length, iommufd_map_prot(cmd->flags),
+				 cmd->flags, ucmd->ictx->account_mode) ?:
+	     iommufd_report_mapping(ucmd, sizeof(*cmd), &cmd->iova, ioas, iova,
+				    cmd->length);
+	fput(file);
+out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }

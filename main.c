@@ -596,6 +596,8 @@ static const struct iommufd_cmd_op iommufd_cmd_ops[] = {
 		    iommu_hwpt_alloc, __reserved),
 	IOMMUFD_CMD(IOMMUFD_CMD_GET_HW_INFO, iommufd_get_hw_info,
 		    iommu_hw_info, __reserved),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_MAP_FILE, iommufd_ioas_map_file,
+		    iommu_ioas_map_file, iova),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test, iommu_test_cmd, last),
 #endif

@@ -60,6 +60,18 @@
  * first pin after that takes a new sequence. A kernel with IOMMUFD_DEBUG
  * checks each snapshot against the domain.
  *
+ * Memory of a file (IOMMU_IOAS_MAP_FILE): a pages object may stand for a
+ * range of a shmem (memfd) or hugetlbfs file instead of user memory; then
+ * @file is set and @uptr is the file offset of its first page. Its pages
+ * are found in the file's page cache, not through an mm: a hole of the
+ * file is filled first (shmem allocates it, hugetlbfs through
+ * fallocate), and each page is then pinned as GUP pins (FOLL_PIN), so that
+ * unpinning, dirtying and the pin checks are the same for both kinds. Such
+ * a pages object has no CPU page table to read PFNs back from: they come
+ * from the domains. A file truncated or punched under its pins keeps the
+ * pinned pages alive until they are unpinned, as user memory unmapped
+ * under its pins does; the device never reaches a freed page.
+ *
  * Every pinned page is charged once, when pinned: to the user's or the
  * mm's locked_vm (enum iommufd_account_mode) against RLIMIT_MEMLOCK of the
  * task that made the mapping, and to mm->pinned_vm. Charging and
@@ -72,8 +84,12 @@
  * order.
  */
 #include <linux/err.h>
+#include <linux/falloc.h>
+#include <linux/fcntl.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
+#include <linux/hugetlb.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/mm.h>
@@ -83,6 +99,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
@@ -351,7 +368,6 @@ static void iopt_cpu_watch_start(struct iopt_pages *pages)
 {
 	unsigned long length;
 
-	spin_lock_init(&pages->cpu_watch_lock);
 	if (check_shl_overflow(pages->npages, PAGE_SHIFT, &length) ||
 	    mmu_interval_notifier_insert(&pages->cpu_watch, pages->source_mm,
 					 pages->uptr, length,
@@ -908,6 +924,87 @@ static void iopt_release_batch_range(struct iopt_work *work,
 	}
 }
 
+#ifdef CONFIG_HUGETLBFS
+/*
+ * The page at page offset @pgoff of a hugetlbfs file, with a reference:
+ * from the page cache, which holds whole huge pages, after a fallocate of
+ * the huge page if it is a hole.
+ */
+static struct page *iopt_hugetlb_file_page(struct file *file, pgoff_t pgoff)
+{
+	struct hstate *h = hstate_file(file);
+	pgoff_t idx = pgoff >> huge_page_order(h);
+	struct page *head;
+	int rc;
+
+	head = find_get_page(file->f_mapping, idx);
+	if (!head) {
+		rc = vfs_fallocate(file, FALLOC_FL_KEEP_SIZE,
+				   (loff_t)idx << huge_page_shift(h),
+				   huge_page_size(h));
+		if (rc)
+			return ERR_PTR(rc == -EBADF ? -EFAULT : rc);
+		head = find_get_page(file->f_mapping, idx);
+		if (!head)
+			return ERR_PTR(-EFAULT);
+	}
+	return nth_page(head, pgoff & (pages_per_huge_page(h) - 1));
+}
+
+static unsigned int iopt_hugetlb_file_seals(struct file *file)
+{
+	return HUGETLBFS_I(file_inode(file))->seals;
+}
+#else
+static struct page *iopt_hugetlb_file_page(struct file *file, pgoff_t pgoff)
+{
+	return ERR_PTR(-EINVAL);
+}
+
+static unsigned int iopt_hugetlb_file_seals(struct file *file)
+{
+	return 0;
+}
+#endif
+
+/*
+ * Pin @npages pages of a file's pages object from page @index, as GUP
+ * would pin them: each page is looked up (and a hole filled) with a
+ * reference, which becomes a FOLL_PIN pin. Returns how many, or -errno if
+ * the first failed.
+ */
+static long iopt_pages_pin_file(struct iopt_pages *pages, unsigned long index,
+				unsigned long npages, struct page **upages)
+{
+	struct file *file = pages->file;
+	pgoff_t pgoff = (pages->uptr >> PAGE_SHIFT) + index;
+	pgoff_t eof = DIV_ROUND_UP_ULL(i_size_read(file_inode(file)),
+				       PAGE_SIZE);
+	struct page *page = ERR_PTR(-EINVAL);
+	unsigned long done;
+
+	/* what the file lost to a truncate is not there to pin, nor to fill */
+	if (pgoff >= eof)
+		return -EINVAL;
+	npages = min_t(unsigned long, npages, eof - pgoff);
+	for (done = 0; done != npages; done++, pgoff++) {
+		if (is_file_hugepages(file))
+			page = iopt_hugetlb_file_page(file, pgoff);
+		else
+			page = shmem_read_mapping_page(file->f_mapping, pgoff);
+		if (IS_ERR(page))
+			break;
+		if (!try_grab_page(page, FOLL_PIN)) {
+			put_page(page);
+			page = ERR_PTR(-EFAULT);
+			break;
+		}
+		put_page(page);
+		upages[done] = page;
+	}
+	return done ? done : PTR_ERR(page);
+}
+
 /* Pin @npages pages starting at page @index; returns how many or -errno. */
 static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 			   unsigned long npages, struct page **upages)
@@ -918,6 +1015,8 @@ static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 	long rc;
 
 	lockdep_assert_held(&pages->mutex);
+	if (pages->file)
+		return iopt_pages_pin_file(pages, index, npages, upages);
 	/* nothing pinned: earlier invalidations don't matter any more */
 	if (!pages->npinned && pages->cpu_watched)
 		pages->cpu_watch_seq =
@@ -1723,7 +1822,8 @@ static int iopt_area_rw_unheld(struct iopt_area *area, unsigned long index,
 	void *kaddr;
 	int rc;
 
-	if (!(flags & IOMMUFD_ACCESS_RW_PIN) && current->mm == pages->source_mm) {
+	if (!(flags & IOMMUFD_ACCESS_RW_PIN) && !pages->file &&
+	    current->mm == pages->source_mm) {
 		void __user *uptr = (void __user *)(pages->uptr +
 						    (index << PAGE_SHIFT) +
 						    offset);
@@ -1822,6 +1922,45 @@ int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
 	return rc;
 }
 
+/*
+ * A pages object for [@start, @start + @length) of user memory or of a
+ * file, charged to the calling process; iopt_alloc_pages() and
+ * iopt_alloc_file_pages() add what their kind needs.
+ */
+static struct iopt_pages *__iopt_alloc_pages(unsigned long start,
+					     unsigned long length,
+					     bool writable, u8 account_mode)
+{
+	struct iopt_pages *pages;
+	unsigned long last;
+
+	/* The end of the memory, one past its last byte, must exist too. */
+	if (check_add_overflow(start, length, &last))
+		return ERR_PTR(-EOVERFLOW);
+	last--;
+	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&pages->kref);
+	mutex_init(&pages->mutex);
+	spin_lock_init(&pages->cpu_watch_lock);
+	pages->uptr = start & PAGE_MASK;
+	pages->npages = (last >> PAGE_SHIFT) - (start >> PAGE_SHIFT) + 1;
+	pages->writable = writable;
+	pages->account_mode = account_mode;
+	pages->no_limit = capable(CAP_IPC_LOCK);
+	pages->filled_itree = RB_ROOT_CACHED;
+	pages->access_itree = RB_ROOT_CACHED;
+	xa_init(&pages->pinned_pfns);
+	mmgrab(current->mm);
+	pages->source_mm = current->mm;
+	get_task_struct(current->group_leader);
+	pages->source_task = current->group_leader;
+	pages->source_user = get_uid(current_user());
+	iommufd_stat_add(IOMMUFD_STAT_PAGES_OBJECTS, 1);
+	return pages;
+}
+
 /**
  * iopt_alloc_pages - make a pages object for a range of user memory
  * @uptr: user address, any alignment
@@ -1837,34 +1976,64 @@ int iopt_area_rw(struct iopt_area *area, unsigned long start, void *data,
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 				    bool writable, u8 account_mode)
 {
-	unsigned long start = (unsigned long)uptr;
 	struct iopt_pages *pages;
-	unsigned long last;
 
-	/* The end of the memory, one past its last byte, must exist too. */
-	if (check_add_overflow(start, length, &last))
+	pages = __iopt_alloc_pages((unsigned long)uptr, length, writable,
+				   account_mode);
+	if (!IS_ERR(pages))
+		iopt_cpu_watch_start(pages);
+	return pages;
+}
+
+/* The seals of a memfd, which shmem and hugetlbfs keep in their inodes. */
+static unsigned int iopt_file_seals(struct file *file)
+{
+	if (is_file_hugepages(file))
+		return iopt_hugetlb_file_seals(file);
+	return SHMEM_I(file_inode(file))->seals;
+}
+
+/**
+ * iopt_alloc_file_pages - make a pages object for a range of a file
+ * @file: the file; only shmem (memfd, tmpfs) and hugetlbfs files qualify
+ * @start: byte offset in the file of the range, any alignment
+ * @length: bytes, not 0
+ * @writable: the memory will be pinned for writing
+ * @account_mode: how pinning it will be charged
+ *
+ * Nothing is pinned yet; the object takes a reference on @file. The range
+ * must lie inside the file as it is now. Writing needs a file opened for
+ * writing and without a write seal, as a shared writable mmap does;
+ * reading, one opened for reading.
+ *
+ * Return: the object with one reference, or ERR_PTR(-EINVAL) for another
+ * kind of file or a range past its end, -EACCES for a file not opened for
+ * what the mapping allows, -EPERM for a write-sealed one, -EOVERFLOW or
+ * -ENOMEM.
+ */
+struct iopt_pages *iopt_alloc_file_pages(struct file *file,
+					 unsigned long start,
+					 unsigned long length, bool writable,
+					 u8 account_mode)
+{
+	struct iopt_pages *pages;
+	unsigned long end;
+
+	if (!shmem_file(file) && !is_file_hugepages(file))
+		return ERR_PTR(-EINVAL);
+	if (check_add_overflow(start, length, &end))
 		return ERR_PTR(-EOVERFLOW);
-	last--;
-	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!pages)
-		return ERR_PTR(-ENOMEM);
-	kref_init(&pages->kref);
-	mutex_init(&pages->mutex);
-	pages->uptr = start & PAGE_MASK;
-	pages->npages = (last >> PAGE_SHIFT) - (start >> PAGE_SHIFT) + 1;
-	pages->writable = writable;
-	pages->account_mode = account_mode;
-	pages->no_limit = capable(CAP_IPC_LOCK);
-	pages->filled_itree = RB_ROOT_CACHED;
-	pages->access_itree = RB_ROOT_CACHED;
-	xa_init(&pages->pinned_pfns);
-	mmgrab(current->mm);
-	pages->source_mm = current->mm;
-	get_task_struct(current->group_leader);
-	pages->source_task = current->group_leader;
-	pages->source_user = get_uid(current_user());
-	iopt_cpu_watch_start(pages);
-	iommufd_stat_add(IOMMUFD_STAT_PAGES_OBJECTS, 1);
+	if (end > i_size_read(file_inode(file)))
+		return ERR_PTR(-EINVAL);
+	if (!(file->f_mode & FMODE_READ) ||
+	    (writable && !(file->f_mode & FMODE_WRITE)))
+		return ERR_PTR(-EACCES);
+	if (writable &&
+	    iopt_file_seals(file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		return ERR_PTR(-EPERM);
+	pages = __iopt_alloc_pages(start, length, writable, account_mode);
+	if (!IS_ERR(pages))
+		pages->file = get_file(file);
 	return pages;
 }
 
@@ -1883,6 +2052,8 @@ void iopt_release_pages(struct kref *kref)
 	xa_destroy(&pages->pinned_pfns);
 	if (pages->cpu_watched)
 		mmu_interval_notifier_remove(&pages->cpu_watch);
+	if (pages->file)
+		fput(pages->file);
 	mmdrop(pages->source_mm);
 	put_task_struct(pages->source_task);
 	free_uid(pages->source_user);

@@ -60,6 +60,7 @@ enum {
 	IOMMUFD_CMD_VFIO_IOAS = 0x88,
 	IOMMUFD_CMD_HWPT_ALLOC = 0x89,
 	IOMMUFD_CMD_GET_HW_INFO = 0x8a,
+	IOMMUFD_CMD_IOAS_MAP_FILE = 0x8f,
 };
 
 /**
@@ -208,6 +209,45 @@ struct iommu_ioas_map {
 };
 
 #define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
+
+/**
+ * struct iommu_ioas_map_file - ioctl(IOMMU_IOAS_MAP_FILE)
+ * @size: sizeof(struct iommu_ioas_map_file)
+ * @flags: combination of enum iommufd_ioas_map_flags
+ * @ioas_id: the IOAS to map into
+ * @fd: a memfd, or another shmem (tmpfs) or hugetlbfs file
+ * @start: byte offset in the file of the first byte to map
+ * @length: number of bytes to map
+ * @iova: with IOMMU_IOAS_MAP_FIXED_IOVA, the IOVA to map at; in every case
+ *        returns the IOVA of the mapping
+ *
+ * As IOMMU_IOAS_MAP, with a range of a file where IOMMU_IOAS_MAP takes
+ * user memory: the pages are the file's, found by offset, not through
+ * anyone's mappings (a VMM's guest RAM in a memfd or on hugetlbfs, for
+ * instance), and they are pinned and charged as IOMMU_IOAS_MAP's are. A
+ * hole of the file is filled when its page is first pinned. The file
+ * offset sets the IOVA's alignment as the user address does for
+ * IOMMU_IOAS_MAP.
+ *
+ * Errors besides IOMMU_IOAS_MAP's: EBADF if @fd is not an open file;
+ * EINVAL for a file of another kind or a range past the file's end;
+ * EACCES if the file was not opened for reading, or for writing when the
+ * mapping is writeable; EPERM if it is writeable and the file is sealed
+ * against writes.
+ *
+ * Context: process context; pins memory, may sleep.
+ */
+struct iommu_ioas_map_file {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__s32 fd;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP_FILE)
 
 /**
  * struct iommu_ioas_copy - ioctl(IOMMU_IOAS_COPY)

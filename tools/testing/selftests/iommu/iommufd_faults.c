@@ -17,7 +17,10 @@
  *  - attach_replace_hwpt: two mapped IOASes, a mock device on the first,
  *    HWPT_ALLOC on the second, replace onto that HWPT and back, DESTROY;
  *  - access_pin_rw: an access on a mapped IOAS, ACCESS_PAGES (pin), ACCESS_RW
- *    both ways, DESTROY_ACCESS_PAGES, replace to another IOAS, pin again.
+ *    both ways, DESTROY_ACCESS_PAGES, replace to another IOAS, pin again;
+ *  - map_file: a new memfd, IOMMU_IOAS_MAP_FILE of it into an IOAS with a
+ *    mock domain (its holes are filled as they are pinned), COPY into a
+ *    second one, an access writing into it, UNMAP.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST and fault injection
  * (skipped without it), and root.
@@ -98,6 +101,56 @@ static int seq_attach_replace_hwpt(struct fi_ctx *c)
 	       S(_destroy(c->fd, c->hwpt));
 }
 
+/*
+ * map_file's memfd, made before the runs (shmem's own allocations, which
+ * fail with its errnos, are not under test) and emptied before each run,
+ * outside the injection, so that every run pins holes.
+ */
+static int fi_mfd = -1;
+
+static void fi_memfd_empty(void)
+{
+	if (fi_mfd < 0)
+		fi_mfd = memfd_create("iommufd-faults", MFD_CLOEXEC);
+	if (fi_mfd < 0 || ftruncate(fi_mfd, 0) ||
+	    ftruncate(fi_mfd, FI_PAGES * PS))
+		abort();
+}
+
+static int fi_map_file(struct fi_ctx *c)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = MAP_FIXED_RW,
+		.ioas_id = c->ioas[0],
+		.fd = fi_mfd,
+		.length = FI_PAGES * PS,
+		.iova = FI_IOVA,
+	};
+
+	return iommufd_ioctl(c->fd, IOMMU_IOAS_MAP_FILE, &cmd);
+}
+
+static int seq_map_file(struct fi_ctx *c)
+{
+	unsigned char bytes[64] = { 0x5a };
+	__u64 dst = FI_IOVA;
+
+	return S(fi_open(c)) ?:
+	       S(_ioas_alloc(c->fd, &c->ioas[0])) ?:
+	       S(_mock_domain(c->fd, c->ioas[0], NULL, NULL, NULL)) ?:
+	       S(fi_map_file(c)) ?:
+	       S(_ioas_alloc(c->fd, &c->ioas[1])) ?:
+	       S(_mock_domain(c->fd, c->ioas[1], NULL, NULL, NULL)) ?:
+	       S(_ioas_copy(c->fd, MAP_FIXED_RW, c->ioas[1], &dst, c->ioas[0],
+			    FI_IOVA, FI_PAGES * PS)) ?:
+	       S(_create_access(c->fd, c->ioas[1], 0, &c->access)) ?:
+	       S(_access_rw(c->fd, c->access, FI_IOVA + PS - 32, sizeof(bytes),
+			    bytes, MOCK_ACCESS_RW_WRITE)) ?:
+	       S(_ioas_unmap(c->fd, c->ioas[0], FI_IOVA, FI_PAGES * PS,
+			     NULL));
+}
+
 static int seq_access_pin_rw(struct fi_ctx *c)
 {
 	unsigned char bytes[2 * 64];
@@ -163,7 +216,8 @@ static void fi_replay(struct fault_inject *fi, int (*seq)(struct fi_ctx *c),
  * run passes all of them; returns how many points that run passed.
  */
 static unsigned int fi_run(struct __test_metadata *_metadata,
-			   int (*seq)(struct fi_ctx *c), const char *name)
+			   int (*seq)(struct fi_ctx *c), void (*prep)(void),
+			   const char *name)
 {
 	struct iommufd_stats s0, s1;
 	struct fault_inject fi;
@@ -182,6 +236,8 @@ static unsigned int fi_run(struct __test_metadata *_metadata,
 		struct fi_ctx c = { .fd = -1, .access = -1, .buf = buf };
 		int rc, fired;
 
+		if (prep)
+			prep();
 		ASSERT_EQ(0, fi_arm(&fi, n));
 		rc = seq(&c);
 		fired = fi_disarm(&fi);
@@ -217,17 +273,19 @@ static unsigned int fi_run(struct __test_metadata *_metadata,
 }
 
 /* every sequence allocates more than a handful of times */
-#define FI_TEST(name)							\
+#define FI_TEST(name, prep)						\
 	TEST(name)							\
 	{								\
-		unsigned int __n = fi_run(_metadata, seq_##name, #name); \
+		unsigned int __n = fi_run(_metadata, seq_##name, prep,	\
+					  #name);			\
 									\
 		if (!_metadata->skip)					\
 			EXPECT_LT(10U, __n);				\
 	}
 
-FI_TEST(map_unmap_copy)
-FI_TEST(attach_replace_hwpt)
-FI_TEST(access_pin_rw)
+FI_TEST(map_unmap_copy, NULL)
+FI_TEST(attach_replace_hwpt, NULL)
+FI_TEST(access_pin_rw, NULL)
+FI_TEST(map_file, fi_memfd_empty)
 
 TEST_HARNESS_MAIN

@@ -46,6 +46,8 @@
 
 #define FZ_FILES 2
 #define FZ_POOL 16
+/* the memfd IOMMU_IOAS_MAP_FILE maps from: lengths often run past it */
+#define FZ_MEMFD_PAGES 64
 #define FZ_ACCESSES 6
 #define FZ_DEVFDS 3
 
@@ -68,6 +70,7 @@ enum fz_kind {
 	K_PAGES,	/* an ACCESS_PAGES ID */
 	K_FLAGS,	/* @mask: the known flags */
 	K_LEN, K_IOVA, K_UPTR, K_NUM, K_RSV, K_U16, K_U64, K_FD,
+	K_MEMFD,	/* a file for IOMMU_IOAS_MAP_FILE: mostly the memfd */
 	K_OUT,		/* an output: garbage in */
 	K_OUT_IOAS, K_OUT_HWPT, K_OUT_IDEV, K_OUT_STDEV, K_OUT_ACCESS,
 	K_OUT_PAGES,
@@ -170,6 +173,15 @@ static const struct fz_cmd fz_cmds[] = {
 	    F8(struct iommu_ioas_map, user_va, K_UPTR),
 	    F8(struct iommu_ioas_map, length, K_LEN),
 	    F8(struct iommu_ioas_map, iova, K_IOVA) } },
+	{ "ioas_map_file", IOMMU_IOAS_MAP_FILE, T_IOMMUFD, A_STRUCT, 8,
+	  SZ(struct iommu_ioas_map_file, iova),
+	  { F4(struct iommu_ioas_map_file, size, K_SIZE),
+	    F4(struct iommu_ioas_map_file, flags, K_FLAGS, MAPF),
+	    F4(struct iommu_ioas_map_file, ioas_id, K_IOAS),
+	    F4(struct iommu_ioas_map_file, fd, K_MEMFD),
+	    F8(struct iommu_ioas_map_file, start, K_LEN),
+	    F8(struct iommu_ioas_map_file, length, K_LEN),
+	    F8(struct iommu_ioas_map_file, iova, K_IOVA) } },
 	{ "ioas_unmap", IOMMU_IOAS_UNMAP, T_IOMMUFD, A_STRUCT, 14,
 	  SZ(struct iommu_ioas_unmap, length),
 	  { F4(struct iommu_ioas_unmap, size, K_SIZE),
@@ -383,7 +395,7 @@ static bool fz_errno_ok(int err)
 	case ENOMEM: case EBUSY: case EEXIST: case ENOSPC: case ERANGE:
 	case EOVERFLOW: case E2BIG: case EMSGSIZE: case EDEADLK: case EBADF:
 	case EPERM: case ENODEV: case ENXIO: case EIO: case EAGAIN:
-	case EBADFD: case EADDRINUSE:
+	case EBADFD: case EADDRINUSE: case EACCES:
 		return true;
 	}
 	return false;
@@ -413,6 +425,7 @@ struct fz {
 	int cdev, group, container;
 	int devfd[FZ_DEVFDS];
 	int eventfd;
+	int memfd;	/* FZ_MEMFD_PAGES pages, for IOMMU_IOAS_MAP_FILE */
 	char bdf[NAME_MAX + 1];
 	char cdev_path[PATH_MAX], group_path[PATH_MAX];
 	unsigned char *arena;
@@ -675,6 +688,9 @@ static __u64 fz_value(struct fz *z, const struct fz_field *fl, int *slot)
 		return fz_chance(z, 50) ? fz_num(z) : fz_next(z);
 	case K_FD:
 		return (__u32)fz_fd(z);
+	case K_MEMFD:
+		return (__u32)(z->good || fz_chance(z, 70) ? z->memfd :
+			       fz_fd(z));
 	default:	/* outputs: garbage */
 		return fz_next(z);
 	}
@@ -1171,6 +1187,7 @@ FIXTURE_SETUP(fuzz)
 	z->group = -1;
 	z->container = -1;
 	z->eventfd = -1;
+	z->memfd = -1;
 	for (i = 0; i < FZ_DEVFDS; i++)
 		z->devfd[i] = -1;
 	for (i = 0; i < FZ_ACCESSES; i++)
@@ -1201,6 +1218,9 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_EQ(0, mprotect(z->argbuf + FZ_ARG_SIZE, PS, PROT_NONE));
 	z->eventfd = eventfd(0, EFD_CLOEXEC);
 	ASSERT_LE(0, z->eventfd);
+	z->memfd = memfd_create("iommufd-fuzz", MFD_CLOEXEC);
+	ASSERT_LE(0, z->memfd);
+	ASSERT_EQ(0, ftruncate(z->memfd, FZ_MEMFD_PAGES * PS));
 }
 
 FIXTURE_TEARDOWN(fuzz)
@@ -1229,6 +1249,7 @@ static void fz_close_all(struct fz *z)
 		if (z->file[i].fd >= 0)
 			close(z->file[i].fd);
 	close(z->eventfd);
+	close(z->memfd);
 }
 
 /* reopen a VFIO object: @which 0 the cdev, 1 the group, 2 the container */
