@@ -543,6 +543,8 @@ int iopt_walk_area_pieces(struct io_pagetable *iopt, unsigned long iova,
 /* pages.c */
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 				    bool writable, u8 account_mode);
+unsigned long iopt_pages_new_charge(struct iopt_pages *pages, u8 mode);
+void iopt_pages_change_process(struct iopt_pages *pages);
 struct iopt_pages *iopt_alloc_file_pages(struct file *file,
 					 unsigned long start,
 					 unsigned long length, bool writable,

@@ -299,6 +299,100 @@ out_put:
 	return rc;
 }
 
+/*
+ * Gather into @set the pages objects of every mapping of every IOAS of
+ * @ictx, referenced; -EINVAL as soon as one is not a file's.
+ */
+static int iommufd_gather_file_pages(struct iommufd_ctx *ictx,
+				     struct xarray *set)
+{
+	struct iommufd_object *obj;
+	struct iommufd_ioas *ioas;
+	struct iopt_area *area;
+	unsigned long id;
+	int rc = 0;
+
+	xa_for_each(&ictx->objects, id, obj) {
+		/* checks the type under the table's lock; ERR_PTR if not */
+		ioas = iommufd_get_ioas(ictx, id);
+		if (IS_ERR(ioas))
+			continue;
+		down_read(&ioas->iopt.iova_rwsem);
+		for_each_iopt_area(area, &ioas->iopt, 0, ULONG_MAX) {
+			struct iopt_pages *pages = area->pages;
+
+			if (!pages->file) {
+				rc = -EINVAL;
+				break;
+			}
+			if (xa_load(set, (unsigned long)pages))
+				continue;
+			rc = xa_err(xa_store(set, (unsigned long)pages, pages,
+					     GFP_KERNEL));
+			if (rc)
+				break;
+			kref_get(&pages->kref);
+		}
+		up_read(&ioas->iopt.iova_rwsem);
+		iommufd_put_object(ictx, &ioas->obj);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Whether the caller's RLIMIT_MEMLOCK takes what moving @set to it would
+ * charge anew, in each account mode.
+ */
+static bool iommufd_change_fits(struct xarray *set)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long user = 0, mm = 0, index;
+	struct iopt_pages *pages;
+
+	if (capable(CAP_IPC_LOCK))
+		return true;
+	xa_for_each(set, index, pages) {
+		user += iopt_pages_new_charge(pages, IOMMUFD_ACCOUNT_USER);
+		mm += iopt_pages_new_charge(pages, IOMMUFD_ACCOUNT_MM);
+	}
+	return atomic_long_read(&current_user()->locked_vm) + user <= limit &&
+	       READ_ONCE(current->mm->locked_vm) + mm <= limit;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS: charge every mapping's pins to the caller
+ * from now on (live update: a new VMM process takes over the descriptors
+ * of the old one). Only file mappings can move: user memory belongs to
+ * the mm that mapped it. The limit is checked for all that moves before
+ * anything moves, so nothing fails halfway.
+ */
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	struct iopt_pages *pages;
+	unsigned long index;
+	struct xarray set;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (!current->mm)
+		return -EINVAL;
+	xa_init(&set);
+	rc = iommufd_gather_file_pages(ucmd->ictx, &set);
+	if (!rc && !iommufd_change_fits(&set))
+		rc = -ENOMEM;
+	xa_for_each(&set, index, pages) {
+		if (!rc)
+			iopt_pages_change_process(pages);
+		iopt_put_pages(pages);
+	}
+	xa_destroy(&set);
+	return rc;
+}
+
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;

@@ -195,6 +195,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd);		/* 0x85 */
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);		/* 0x86 */
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);		/* 0x87 */
 int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);		/* 0x8f */
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);	/* 0x92 */
 
 /* vfio_compat.c: VFIO type1 container ioctls on the compatibility IOAS */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);		/* 0x88 */

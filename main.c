@@ -598,6 +598,9 @@ static const struct iommufd_cmd_op iommufd_cmd_ops[] = {
 		    iommu_hw_info, __reserved),
 	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_MAP_FILE, iommufd_ioas_map_file,
 		    iommu_ioas_map_file, iova),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_CHANGE_PROCESS,
+		    iommufd_ioas_change_process, iommu_ioas_change_process,
+		    __reserved),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test, iommu_test_cmd, last),
 #endif

@@ -798,31 +798,75 @@ out:
 	return rc;
 }
 
-static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+/*
+ * Who pinned pages are charged to: the mm, task and user of a pages
+ * object's source, or those of a process taking them over.
+ */
+struct iopt_owner {
+	struct mm_struct *mm;
+	struct task_struct *task;
+	struct user_struct *user;
+	bool no_limit;
+};
+
+static struct iopt_owner iopt_pages_owner(struct iopt_pages *pages)
 {
-	int rc;
+	return (struct iopt_owner){
+		.mm = pages->source_mm,
+		.task = pages->source_task,
+		.user = pages->source_user,
+		.no_limit = pages->no_limit,
+	};
+}
 
-	if (pages->account_mode == IOMMUFD_ACCOUNT_USER) {
-		struct user_struct *user = pages->source_user;
+/*
+ * Charge @npages pinned pages to @o in @mode, against its RLIMIT_MEMLOCK
+ * unless it may lock without limit, and to its mm's pinned_vm; or
+ * (@charge false) give them back.
+ */
+static int iopt_account(const struct iopt_owner *o, u8 mode,
+			unsigned long npages, bool charge)
+{
+	int rc = 0;
+
+	if (mode == IOMMUFD_ACCOUNT_USER) {
 		unsigned long limit =
-			task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >>
-			PAGE_SHIFT;
-		long cur = atomic_long_read(&user->locked_vm);
+			task_rlimit(o->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		long cur = atomic_long_read(&o->user->locked_vm);
 
+		if (!charge) {
+			atomic_long_sub(npages, &o->user->locked_vm);
+			goto pinned;
+		}
 		do {
-			if (!pages->no_limit && cur + npages > limit)
+			if (!o->no_limit && cur + npages > limit)
 				return -ENOMEM;
-		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
+		} while (!atomic_long_try_cmpxchg(&o->user->locked_vm, &cur,
 						  cur + npages));
 	} else {
-		mmap_write_lock(pages->source_mm);
-		rc = __account_locked_vm(pages->source_mm, npages, true,
-					 pages->source_task, pages->no_limit);
-		mmap_write_unlock(pages->source_mm);
+		mmap_write_lock(o->mm);
+		rc = __account_locked_vm(o->mm, npages, charge, o->task,
+					 o->no_limit || !charge);
+		mmap_write_unlock(o->mm);
 		if (rc)
 			return rc;
 	}
-	atomic64_add(npages, &pages->source_mm->pinned_vm);
+pinned:
+	if (charge)
+		atomic64_add(npages, &o->mm->pinned_vm);
+	else
+		atomic64_sub(npages, &o->mm->pinned_vm);
+	return 0;
+}
+
+static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+{
+	struct iopt_owner o = iopt_pages_owner(pages);
+	int rc;
+
+	rc = iopt_account(&o, pages->account_mode, npages, true);
+	if (rc)
+		return rc;
 	pages->npinned += npages;
 	iommufd_stat_add(IOMMUFD_STAT_PINNED_PAGES, npages);
 	return 0;
@@ -830,18 +874,77 @@ static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
 
 static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
-	if (pages->account_mode == IOMMUFD_ACCOUNT_USER) {
-		atomic_long_sub(npages, &pages->source_user->locked_vm);
-	} else {
-		mmap_write_lock(pages->source_mm);
-		__account_locked_vm(pages->source_mm, npages, false,
-				    pages->source_task, true);
-		mmap_write_unlock(pages->source_mm);
-	}
-	atomic64_sub(npages, &pages->source_mm->pinned_vm);
+	struct iopt_owner o = iopt_pages_owner(pages);
+
+	iopt_account(&o, pages->account_mode, npages, false);
 	WARN_ON(pages->npinned < npages);
 	pages->npinned -= npages;
 	iommufd_stat_add(IOMMUFD_STAT_PINNED_PAGES, -(long)npages);
+}
+
+/**
+ * iopt_pages_new_charge - what taking a pages object over would charge
+ * @pages: a pages object
+ * @mode: the account mode asked about
+ *
+ * Context: takes the pages mutex.
+ * Return: the pages pinned now that a move of @pages to the calling
+ * process would charge anew to its RLIMIT_MEMLOCK in @mode: 0 if @pages is
+ * charged in another mode, or to the caller's own user (user mode) or mm
+ * (mm mode) already.
+ */
+unsigned long iopt_pages_new_charge(struct iopt_pages *pages, u8 mode)
+{
+	unsigned long n = 0;
+
+	mutex_lock(&pages->mutex);
+	if (pages->account_mode == mode &&
+	    (mode == IOMMUFD_ACCOUNT_USER ? pages->source_user != current_user() :
+					    pages->source_mm != current->mm))
+		n = pages->npinned;
+	mutex_unlock(&pages->mutex);
+	return n;
+}
+
+/**
+ * iopt_pages_change_process - charge a pages object to the calling process
+ * @pages: a pages object of a file (IOMMU_IOAS_MAP_FILE)
+ *
+ * Its pins are charged to the caller from now on, and the ones it has now
+ * move: charged to the caller without a limit check (the caller checked
+ * RLIMIT_MEMLOCK for all it moves, with iopt_pages_new_charge()), then
+ * given back by the old owner. Later pins are checked against the
+ * caller's limit.
+ *
+ * Context: process context, may sleep; takes the pages mutex.
+ */
+void iopt_pages_change_process(struct iopt_pages *pages)
+{
+	struct iopt_owner new = {
+		.mm = current->mm,
+		.task = current->group_leader,
+		.user = current_user(),
+		.no_limit = true,
+	};
+	struct iopt_owner old;
+
+	mmgrab(new.mm);
+	get_task_struct(new.task);
+	get_uid(new.user);
+	mutex_lock(&pages->mutex);
+	old = iopt_pages_owner(pages);
+	if (pages->npinned) {
+		iopt_account(&new, pages->account_mode, pages->npinned, true);
+		iopt_account(&old, pages->account_mode, pages->npinned, false);
+	}
+	pages->source_mm = new.mm;
+	pages->source_task = new.task;
+	pages->source_user = new.user;
+	pages->no_limit = capable(CAP_IPC_LOCK);
+	mutex_unlock(&pages->mutex);
+	mmdrop(old.mm);
+	put_task_struct(old.task);
+	free_uid(old.user);
 }
 
 /*

@@ -61,6 +61,7 @@ enum {
 	IOMMUFD_CMD_HWPT_ALLOC = 0x89,
 	IOMMUFD_CMD_GET_HW_INFO = 0x8a,
 	IOMMUFD_CMD_IOAS_MAP_FILE = 0x8f,
+	IOMMUFD_CMD_IOAS_CHANGE_PROCESS = 0x92,
 };
 
 /**
@@ -248,6 +249,30 @@ struct iommu_ioas_map_file {
 };
 
 #define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP_FILE)
+
+/**
+ * struct iommu_ioas_change_process - ioctl(IOMMU_IOAS_CHANGE_PROCESS)
+ * @size: sizeof(struct iommu_ioas_change_process)
+ * @__reserved: must be 0
+ *
+ * Charges the pinned memory of every mapping of every IOAS of the file to
+ * the calling process from now on, and moves what is pinned now: for live
+ * update, where a new VMM process takes over the old one's descriptors.
+ * Only mappings made with IOMMU_IOAS_MAP_FILE can move, since their memory
+ * is no process's; with any other mapping present it fails with EINVAL.
+ * ENOMEM if the moved pins would exceed the caller's RLIMIT_MEMLOCK;
+ * EOPNOTSUPP for a non-zero @__reserved. On failure nothing changed.
+ * Mappings made while it runs are not covered.
+ *
+ * Context: process context, may sleep.
+ */
+struct iommu_ioas_change_process {
+	__u32 size;
+	__u32 __reserved;
+};
+
+#define IOMMU_IOAS_CHANGE_PROCESS                                              \
+	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_CHANGE_PROCESS)
 
 /**
  * struct iommu_ioas_copy - ioctl(IOMMU_IOAS_COPY)

@@ -20,7 +20,8 @@
  *    both ways, DESTROY_ACCESS_PAGES, replace to another IOAS, pin again;
  *  - map_file: a new memfd, IOMMU_IOAS_MAP_FILE of it into an IOAS with a
  *    mock domain (its holes are filled as they are pinned), COPY into a
- *    second one, an access writing into it, UNMAP.
+ *    second one, an access writing into it, CHANGE_PROCESS (to the
+ *    process that has them), UNMAP.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST and fault injection
  * (skipped without it), and root.
@@ -131,6 +132,13 @@ static int fi_map_file(struct fi_ctx *c)
 	return iommufd_ioctl(c->fd, IOMMU_IOAS_MAP_FILE, &cmd);
 }
 
+static int fi_change_process(struct fi_ctx *c)
+{
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+
+	return iommufd_ioctl(c->fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
+
 static int seq_map_file(struct fi_ctx *c)
 {
 	unsigned char bytes[64] = { 0x5a };
@@ -147,6 +155,7 @@ static int seq_map_file(struct fi_ctx *c)
 	       S(_create_access(c->fd, c->ioas[1], 0, &c->access)) ?:
 	       S(_access_rw(c->fd, c->access, FI_IOVA + PS - 32, sizeof(bytes),
 			    bytes, MOCK_ACCESS_RW_WRITE)) ?:
+	       S(fi_change_process(c)) ?:
 	       S(_ioas_unmap(c->fd, c->ioas[0], FI_IOVA, FI_PAGES * PS,
 			     NULL));
 }

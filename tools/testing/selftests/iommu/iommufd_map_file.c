@@ -6,7 +6,8 @@
  * the file shows which), holes are filled when pinned, pins are charged
  * and given back as IOMMU_IOAS_MAP's, a software access writes into the
  * file, COPY shares the pages, and a file truncated under its pins is
- * unmapped cleanly.
+ * unmapped cleanly. IOMMU_IOAS_CHANGE_PROCESS moves the pins' charge to
+ * a process that took the file over, for file maps only.
  *
  * Needs a kernel built with CONFIG_IOMMUFD_TEST, and root.
  */
@@ -322,6 +323,92 @@ TEST_F(map_file, hugetlb)
 	munmap(v, 2 * huge);
 	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
 	close(mfd);
+	BACK_TO_START();
+}
+
+static int change_process(int fd, __u32 reserved)
+{
+	struct iommu_ioas_change_process cmd = {
+		.size = sizeof(cmd),
+		.__reserved = reserved,
+	};
+
+	return iommufd_ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
+
+/*
+ * In a child that shares the file: its mm's pinned_vm before, the
+ * CHANGE_PROCESS errno, and its pinned_vm after, as the exit status bits
+ * of what differs from @want_pinned_before, @want_rc, @want_pinned_after.
+ */
+static int child_change(int fd, __u64 want_pinned_before, int want_rc,
+			__u64 want_pinned_after)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		struct iommufd_stats c;
+		int bad = 0;
+
+		if (_get_stats(fd, &c) || c.mm_pinned_vm != want_pinned_before)
+			bad |= 1;
+		if (change_process(fd, 0) != want_rc)
+			bad |= 2;
+		if (_get_stats(fd, &c) || c.mm_pinned_vm != want_pinned_after)
+			bad |= 4;
+		_exit(bad);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS: a process that took the file over gets the
+ * file maps' pins charged (its mm's pinned_vm), the old one is relieved;
+ * with a map of user memory present it is EINVAL and nothing moves.
+ */
+TEST_F(map_file, change_process)
+{
+	__u64 iova = APERTURE_START, uva_iova = 0;
+	struct iommufd_stats now;
+	void *buf;
+
+	ASSERT_EQ(0, _mock_domain(self->fd, self->ioas, NULL, &self->hwpt,
+				  NULL));
+	ASSERT_EQ(0, _map_file(self->fd, self->ioas, FIXED_RW, self->mfd, 0,
+			       NPAGES * PS, &iova));
+	EXPECT_EQ(EOPNOTSUPP, change_process(self->fd, 1));
+	/* to the process that has them: nothing changes */
+	EXPECT_EQ(0, change_process(self->fd, 0));
+	ASSERT_EQ(0, _get_stats(self->fd, &now));
+	EXPECT_EQ(self->start.mm_pinned_vm + NPAGES, now.mm_pinned_vm);
+
+	/* to a child: its mm is charged, ours is not any more */
+	EXPECT_EQ(0, child_change(self->fd, 0, 0, NPAGES));
+	ASSERT_EQ(0, _get_stats(self->fd, &now));
+	EXPECT_EQ(self->start.mm_pinned_vm, now.mm_pinned_vm);
+	EXPECT_EQ(self->start.pinned_pages + NPAGES, now.pinned_pages);
+	EXPECT_EQ(0, _md_check_map(self->fd, self->hwpt, iova, self->v,
+				   NPAGES * PS));
+	/* and back to us */
+	EXPECT_EQ(0, change_process(self->fd, 0));
+	ASSERT_EQ(0, _get_stats(self->fd, &now));
+	EXPECT_EQ(self->start.mm_pinned_vm + NPAGES, now.mm_pinned_vm);
+
+	/* a map of user memory can't move: EINVAL, nothing moves */
+	buf = alloc_buffer(PS, 3);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, _ioas_map(self->fd, self->ioas, RW, buf, PS, &uva_iova));
+	EXPECT_EQ(0, child_change(self->fd, 0, EINVAL, 0));
+	ASSERT_EQ(0, _get_stats(self->fd, &now));
+	EXPECT_EQ(self->start.mm_pinned_vm + NPAGES + 1, now.mm_pinned_vm);
+
+	ASSERT_EQ(0, _ioas_unmap(self->fd, self->ioas, 0, U64_MAX, NULL));
+	munmap(buf, PS);
 	BACK_TO_START();
 }
 
