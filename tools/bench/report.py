@@ -7,6 +7,7 @@
 Writes, in <out dir>: bench.json (every result, as printed in the guest),
 bench.md (Markdown tables: map and unmap per kind, size and path, with the
 ratio of each iommufd path to type1 of the same kind, size and operation;
+4K map+unmap pairs per second per path;
 access_rw against memcpy; kernel memory per pinned page; the concurrent
 small operations), and bench.png, the cost per 4K page against the size for
 each path, drawn by gnuplot when it is installed. Prints bench.md.
@@ -64,6 +65,23 @@ def timing_tables(res, out):
                 out.append("| %s | %s | %s |" % (kind, size_name(size),
                                                   " | ".join(cells)))
     return timed
+
+
+def pair_table(res, out):
+    pairs = {r["path"]: r["ns"] for r in res if r["op"] == "pair"}
+    if not pairs:
+        return
+    base = pairs.get("type1")
+    out.append("\n### 4K MAP+UNMAP pairs at scattered IOVAs (best of the "
+               "repetitions; pairs per second, and the ratio to type1)\n")
+    out.append("| path | ns per pair | pairs/s | rate / type1 |")
+    out.append("|---|---|---|---|")
+    for path in PATHS:
+        ns = pairs.get(path)
+        if ns is None:
+            continue
+        ratio = "-" if not base or path == "type1" else "%.2f" % (base / ns)
+        out.append("| %s | %.0f | %.0f | %s |" % (path, ns, 1e9 / ns, ratio))
 
 
 def target_table(timed, out):
@@ -171,6 +189,7 @@ def main():
     timed = timing_tables(res, out)
     other_tables(res, out)
     target_table(timed, out)
+    pair_table(res, out)
     png = plot(timed, outdir)
     out.append("\nJSON: %s/bench.json; plot: %s" %
                (outdir, png or "(gnuplot not installed)"))
