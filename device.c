@@ -837,30 +837,21 @@ bool iommufd_device_enforced_coherent(struct iommufd_device *idev)
 EXPORT_SYMBOL_NS_GPL(iommufd_device_enforced_coherent, IOMMUFD);
 
 /**
- * iommufd_device_to_ictx - the context a device is bound to
+ * iommufd_device_bound_to - where a device is bound, as userspace sees it
  * @idev: a bound device
+ * @id: returns the device's object ID there (never 0); may be NULL
  *
  * Context: any; @idev stays valid until iommufd_device_unbind().
- * Return: the context, valid while the device stays bound.
+ * Return: the context the device is bound to.
  */
-struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
+struct iommufd_ctx *iommufd_device_bound_to(struct iommufd_device *idev,
+					    u32 *id)
 {
+	if (id)
+		*id = idev->obj.id;
 	return idev->ictx;
 }
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
-
-/**
- * iommufd_device_to_id - a bound device's object ID, as userspace knows it
- * @idev: a bound device
- *
- * Context: any; @idev stays valid until iommufd_device_unbind().
- * Return: the ID iommufd_device_bind() returned, never 0.
- */
-u32 iommufd_device_to_id(struct iommufd_device *idev)
-{
-	return idev->obj.id;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
+EXPORT_SYMBOL_NS_GPL(iommufd_device_bound_to, IOMMUFD);
 
 /**
  * iommufd_ctx_has_group - whether a context owns an iommu_group's DMA

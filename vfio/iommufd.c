@@ -337,7 +337,7 @@ struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)
 {
 	if (!vdev->iommufd_device)
 		return NULL;
-	return iommufd_device_to_ictx(vdev->iommufd_device);
+	return iommufd_device_bound_to(vdev->iommufd_device, NULL);
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
 
@@ -355,10 +355,12 @@ int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)
 {
 	struct iommu_group *group;
 	bool owned;
+	u32 id;
 
 	lockdep_assert_held(&vdev->dev_set->lock);
-	if (ictx && vfio_iommufd_device_ictx(vdev) == ictx)
-		return iommufd_device_to_id(vdev->iommufd_device);
+	if (ictx && vdev->iommufd_device &&
+	    iommufd_device_bound_to(vdev->iommufd_device, &id) == ictx)
+		return id;
 	group = iommu_group_get(vdev->dev);
 	owned = iommufd_ctx_has_group(ictx, group);
 	iommu_group_put(group);

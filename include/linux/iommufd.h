@@ -64,8 +64,8 @@ void iommufd_device_unbind(struct iommufd_device *idev);
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev);
 bool iommufd_device_enforced_coherent(struct iommufd_device *idev);
-struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
-u32 iommufd_device_to_id(struct iommufd_device *idev);
+struct iommufd_ctx *iommufd_device_bound_to(struct iommufd_device *idev,
+					    u32 *id);
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group);
 int iommufd_vfio_compat_ioas(struct iommufd_ctx *ictx, u32 *ioas_id);
 struct iommufd_vfio_claim *iommufd_vfio_compat_claim(struct iommufd_ctx *ictx,
@@ -123,14 +123,9 @@ iommufd_device_enforced_coherent(struct iommufd_device *idev)
 }
 
 static inline struct iommufd_ctx *
-iommufd_device_to_ictx(struct iommufd_device *idev)
+iommufd_device_bound_to(struct iommufd_device *idev, u32 *id)
 {
 	return NULL;
-}
-
-static inline u32 iommufd_device_to_id(struct iommufd_device *idev)
-{
-	return 0;
 }
 
 static inline bool iommufd_ctx_has_group(struct iommufd_ctx *ictx,
