@@ -86,7 +86,16 @@ for lib in $( (ldd "$q10/usr/bin/qemu-system-x86_64"; ldd /usr/bin/strace) |
 	[ -e "$q/lib/$(basename "$lib")" ] || cp -L "$lib" "$q/lib/"
 done
 cp -L /usr/share/seabios/bios-256k.bin "$q10/usr/share/qemu/kvmvapic.bin" \
-	"$q10/usr/share/qemu/linuxboot_dma.bin" "$q/fw10/"
+	"$q10/usr/share/qemu/linuxboot_dma.bin" \
+	"$q10/usr/share/qemu/multiboot_dma.bin" "$q/fw10/"
+# e2e:viommu-qemu10: the bare-metal L2 that turns on QEMU's emulated VT-d
+# and drives the NVMe by IOVAs (tools/l2guest/nvme-vtd-guest.c)
+gcc -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -no-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -O2 -Wall -Werror \
+	-static -Wl,-T,"$REPO/tools/l2guest/edu-guest.ld" -Wl,--build-id=none \
+	-Wl,--no-warn-rwx-segments \
+	-o "$q/nvme-vtd-guest.elf" "$REPO/tools/l2guest/nvme-vtd-guest.c" ||
+	die "building the bare-metal NVMe-behind-VT-d guest failed"
 cat "$CACHE/qemu10/version" >"$q/qemu10.version"
 gcc -m32 -nostdlib -static -fno-pic -no-pie -Wl,-Ttext=0x7c00 \
 	-Wl,--oformat=binary -Wl,--build-id=none -o "$q/boot-sector.bin" \
