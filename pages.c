@@ -40,9 +40,11 @@
  * its pages stay pinned, so their PFNs can't change. Scattered 4K pages
  * make no notes and cost no memory.
  *
- * Reading PFNs back from the CPU page table: a pages object watches its
- * user range with an mmu_interval_notifier (cpu_watch) from the moment it
- * is made, before anything is pinned. The mm changes what a present PTE
+ * Reading PFNs back from the CPU page table: a pages object of at least
+ * IOPT_CPU_READ_MIN_PAGES pages watches its user range with an
+ * mmu_interval_notifier (cpu_watch) from the moment it is made, before
+ * anything is pinned (a smaller one is read back from its domain: a walk
+ * or two costs less than the watch and the snapshot). The mm changes what a present PTE
  * maps only after invalidating its address, which is what secondary MMUs
  * like KVM's rely on; so while the watch has seen no invalidation since
  * the first pin of what is pinned now, every PTE of the range still maps
@@ -111,8 +113,9 @@
 	 sizeof(struct scatterlist))
 
 /*
- * Between two noted runs, the fewest pages worth a CPU page table snapshot
- * (a lock and a walk from the top) rather than a domain walk per page.
+ * The fewest pages worth a CPU page table snapshot (a lock and a walk from
+ * the top) rather than a domain walk per page: between two noted runs, and
+ * in a whole pages object, which smaller is never watched.
  */
 #define IOPT_CPU_READ_MIN_PAGES 16
 
@@ -182,6 +185,12 @@ unsigned long pfn_batch_pfn_at(struct pfn_batch *batch, unsigned long index)
 	return 0;
 }
 
+/*
+ * Entries kept in struct iopt_work itself, on its user's stack, for a
+ * small area (a vIOMMU guest maps 4 KiB at a time): no allocation then.
+ */
+#define IOPT_WORK_INLINE 4
+
 /* The temporary state of one fill, unfill or copy. */
 struct iopt_work {
 	struct iopt_area *area;
@@ -195,6 +204,14 @@ struct iopt_work {
 	unsigned int capacity;
 	/* a fill: note the long runs mapped in &iopt_area.runs */
 	bool note_runs;
+	/* the arrays above when capacity <= IOPT_WORK_INLINE */
+	struct {
+		unsigned long pfns[IOPT_WORK_INLINE];
+		u32 npfns[IOPT_WORK_INLINE];
+		struct page *upages[IOPT_WORK_INLINE];
+		struct scatterlist sgl[IOPT_WORK_INLINE];
+		unsigned long cpu_pfns[IOPT_WORK_INLINE];
+	} inl;
 };
 
 static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
@@ -205,9 +222,29 @@ static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
 	unsigned long *pfns;
 	u32 *npfns;
 
+	/*
+	 * Every array holds at most one entry per page of the area (a run,
+	 * a page, a scatterlist entry, a snapshot PFN), so a small area
+	 * gets small arrays: a vIOMMU guest maps and unmaps 4 KiB at a
+	 * time, and some 60 KiB of arrays each way cost more than the work.
+	 */
+	capacity = min_t(unsigned long, capacity,
+			 iopt_area_last_index(area) -
+			 iopt_area_first_index(area) + 1);
 	work->area = area;
 	work->capacity = capacity;
 	work->note_runs = false;
+	if (capacity <= IOPT_WORK_INLINE) {
+		work->upages = work->inl.upages;
+		work->sgl = work->inl.sgl;
+		sg_init_table(work->sgl, capacity);
+		pfn_batch_init(&work->batch, work->inl.pfns, work->inl.npfns,
+			       capacity);
+		work->cpu_pfns = NULL;
+		if (area->pages->cpu_watched)
+			work->cpu_pfns = work->inl.cpu_pfns;
+		return 0;
+	}
 	pfns = kmalloc_array(capacity, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	npfns = kmalloc_array(capacity, sizeof(*npfns), GFP_KERNEL_ACCOUNT);
 	work->upages = kmalloc_array(capacity, sizeof(*work->upages),
@@ -235,6 +272,8 @@ static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
 
 static void iopt_work_destroy(struct iopt_work *work)
 {
+	if (work->upages == work->inl.upages)
+		return;
 	kfree(work->cpu_pfns);
 	kfree(work->batch.pfns);
 	kfree(work->batch.npfns);
@@ -2072,7 +2111,9 @@ static struct iopt_pages *__iopt_alloc_pages(unsigned long start,
  * @account_mode: how pinning it will be charged
  *
  * Nothing is pinned yet. The object remembers the calling process: its mm
- * is where the memory lives and its RLIMIT_MEMLOCK applies.
+ * is where the memory lives and its RLIMIT_MEMLOCK applies. From
+ * IOPT_CPU_READ_MIN_PAGES pages on, it watches the range in that mm (see
+ * the top of the file).
  *
  * Return: the object with one reference, or ERR_PTR(-EOVERFLOW/-ENOMEM).
  */
@@ -2083,7 +2124,7 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 
 	pages = __iopt_alloc_pages((unsigned long)uptr, length, writable,
 				   account_mode);
-	if (!IS_ERR(pages))
+	if (!IS_ERR(pages) && pages->npages >= IOPT_CPU_READ_MIN_PAGES)
 		iopt_cpu_watch_start(pages);
 	return pages;
 }
