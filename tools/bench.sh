@@ -9,9 +9,49 @@
 # Nothing here asserts a speed.
 #
 # BENCH_QUICK=1: 64 MiB only, one repetition (a smoke run of the programs).
+# BENCH_PROFILE=1: instead, where the time of the 4K MAP+UNMAP pairs goes:
+# Debian's perf (linux-perf, bundled with its libraries) samples
+# map-bench's pairs of each path in the VM, and the kernel functions that
+# took at least 1% of the samples, with what they called, go to
+# $CACHE/bench/profile.txt.
 export PROFILE=perf ICOUNT=1	# before lib.sh, which derives $BUILD from it
 source "$(dirname "$0")/lib.sh"
 T=$REPO/tools
+
+if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+	"$T/deps.sh" linux-perf
+	build_for_vm
+	exec 9>&-
+	x=$CACHE/bench/perf-extra
+	rm -rf "$x"
+	mkdir -p "$x/lib" "$CACHE/bench"
+	cp /usr/bin/perf "$x/"
+	for lib in $(ldd /usr/bin/perf | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do
+		cp -L "$lib" "$x/lib/"
+	done
+	cat >"$x/profile.sh" <<'EOS'
+P="env LD_LIBRARY_PATH=/extra/lib /extra/lib/ld-linux-x86-64.so.2 /extra/perf"
+echo 0 >/proc/sys/kernel/kptr_restrict
+for path in type1 cdev compat mock; do
+	echo "@@PROFILE $path"
+	BENCH_PAIRS_ONLY=$path $P record -q -e cpu-clock -F 2000 -g \
+		-o /tmp/$path.data /tests/bench/map-bench | grep pairs
+	$P report -i /tmp/$path.data --stdio --children --percent-limit 1 \
+		-g none --sort sym 2>/dev/null | grep '%'
+done
+echo "@@PROFILE-DONE"
+EOS
+	run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-profile-XXXX")
+	RUN_DIR=$run VM_MEM=${VM_MEM:-3G} VM_TIMEOUT=${VM_TIMEOUT:-3600} \
+		EXTRA=$x CMD="sh /extra/profile.sh" "$T/vm.sh" vm ||
+		die "the profile failed; logs in $run"
+	grep -q '@@PROFILE-DONE' "$run/output.log" ||
+		die "the profile did not finish; logs in $run"
+	sed -n '/@@PROFILE /,/@@PROFILE-DONE/p' "$run/output.log" |
+		grep -v '@@PROFILE-DONE' >"$CACHE/bench/profile.txt"
+	msg "profile: $CACHE/bench/profile.txt"
+	exit 0
+fi
 
 "$T/deps.sh" gnuplot-nox
 build_for_vm

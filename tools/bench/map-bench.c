@@ -19,7 +19,8 @@
  *           second pin); its unmap is that IOAS's
  * Then 4K MAP+UNMAP pairs at scattered IOVAs and addresses through type1,
  * cdev, compat and mock (what a guest behind a vIOMMU costs its VMM: each
- * of its DMA maps becomes such a pair), as pairs per second;
+ * of its DMA maps becomes such a pair), as pairs per second, split into
+ * MAP and UNMAP;
  * access_rw against memcpy of the same bytes (timed in the kernel by
  * our test op), kernel memory per pinned 4K page while a domain holds the
  * PFNs, and the latency of small operations on an IOAS while a 2 GiB MAP
@@ -35,7 +36,9 @@
  *
  * Environment: BENCH_QUICK=1 (64 MiB only, one repetition: a smoke run);
  * BENCH_KINDS=4k,thp (only those kinds of memory, and the access_rw,
- * memory and concurrency parts only with 4k).
+ * memory and concurrency parts only with 4k); BENCH_PAIRS_ONLY=<path>
+ * (only the 4K pairs of that path, PAIRS of them, for a profiler to
+ * watch: tools/bench.sh with BENCH_PROFILE=1).
  */
 #include <pthread.h>
 #include <linux/mman.h>
@@ -377,38 +380,69 @@ static void bench_one(struct path *p, int kind, unsigned char *buf,
  * unmapped again (a multiplicative hash spreads both over their ranges,
  * so neighbours share no page table); best of the repetitions, per pair.
  */
+/* pages of the buffer the pairs take their pages from */
+static __u64 pair_pages = BUF_SIZE / 4096;
+
+/* pair @i of a run: a 4K page of @buf at a scattered IOVA slot */
+static int one_pair(struct path *p, unsigned char *buf, unsigned int i,
+		    double *in_map, double *in_unmap)
+{
+	__u64 slot = (i * 2654435761ULL) % PAIR_SLOTS;
+	__u64 page = (i * 40503ULL) % pair_pages;
+	__u64 iova = IOVA_BASE + slot * HPAGE;
+	double a = in_map ? now_ns() : 0, b;
+
+	if (path_map(p, buf + page * 4096, iova, 4096))
+		return -1;
+	b = in_map ? now_ns() : 0;
+	if (path_unmap(p, iova, 4096))
+		return -1;
+	if (in_map) {
+		*in_map += b - a;
+		*in_unmap += now_ns() - b;
+	}
+	return 0;
+}
+
+/*
+ * 4K MAP+UNMAP pairs: the repetitions are timed whole (a clock read costs
+ * microseconds on the VM's clocksource), then one more run with a clock
+ * read around each call gives the share of MAP and of UNMAP, applied to
+ * the best time.
+ */
 static void bench_pairs(struct path *p, unsigned char *buf, unsigned int n)
 {
-	__u64 npages = BUF_SIZE / 4096;
-	double best = 0, worst = 0;
+	double best = 0, worst = 0, in_map = 0, in_unmap = 0, map_share;
 	unsigned int i;
 	int r;
 
 	for (r = 0; r < reps; r++) {
 		double t0 = now_ns(), t;
 
-		for (i = 0; i < n; i++) {
-			__u64 slot = (i * 2654435761ULL) % PAIR_SLOTS;
-			__u64 page = (i * 40503ULL) % npages;
-			__u64 iova = IOVA_BASE + slot * HPAGE;
-
-			if (path_map(p, buf + page * 4096, iova, 4096) ||
-			    path_unmap(p, iova, 4096))
+		for (i = 0; i < n; i++)
+			if (one_pair(p, buf, i, NULL, NULL))
 				die("a 4K map and unmap pair");
-		}
 		t = (now_ns() - t0) / n;
 		if (!r || t < best)
 			best = t;
 		if (t > worst)
 			worst = t;
 	}
+	for (i = 0; i < n; i++)
+		if (one_pair(p, buf, i, &in_map, &in_unmap))
+			die("a 4K map and unmap pair");
+	map_share = in_map / (in_map + in_unmap);
 	json_begin("4k", path_names[p->kind], "pair", 4096);
 	json_num("ns", best);
 	json_num("worst_ns", worst);
+	json_num("map_ns", best * map_share);
+	json_num("unmap_ns", best * (1 - map_share));
 	json_num("pairs", n);
 	json_end();
-	printf("4k       %-7s pairs  %u x 4K map+unmap  best %8.0f ns/pair  %8.0f pairs/s\n",
+	printf("4k       %-7s pairs  %u x 4K map+unmap  best %8.0f ns/pair  %8.0f pairs/s",
 	       path_names[p->kind], n, best, 1e9 / best);
+	printf("  (map %.0f ns, unmap %.0f ns)\n", best * map_share,
+	       best * (1 - map_share));
 	fflush(stdout);
 }
 
@@ -652,6 +686,25 @@ int main(void)
 		reps = 1;
 	write_file("/sys/kernel/mm/transparent_hugepage/enabled", "madvise");
 	stats_fd = open_iommufd();
+	if (getenv("BENCH_PAIRS_ONLY")) {
+		const char *only = getenv("BENCH_PAIRS_ONLY");
+		/* 64 MiB: faulting it in is a small part of the profile */
+		unsigned char *buf = kind_buffer(KIND_4K, 64 * MIB);
+		struct path p;
+
+		pair_pages = 64 * MIB / 4096;
+
+		for (path = 0; path < NPATHS; path++)
+			if (!strcmp(only, path_names[path]) && path != P_COPY)
+				break;
+		if (path == NPATHS)
+			die("BENCH_PAIRS_ONLY: type1, cdev, compat or mock");
+		reps = 1;
+		path_open(&p, path);
+		bench_pairs(&p, buf, PAIRS);
+		path_close(&p);
+		return 0;
+	}
 	for (kind = 0; kind < NKINDS; kind++) {
 		unsigned char *buf;
 
