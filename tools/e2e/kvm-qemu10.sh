@@ -14,14 +14,10 @@
 # once. QEMU ends on SIGTERM within a bound, and then nothing of it is
 # left pinned or bound. Every ioctl QEMU made is recorded with strace
 # and counted; an ioctl that failed fails the test, but for the ones
-# QEMU expects to fail (listed below, with why). Prints TAP.
+# QEMU expects to fail (listed in qemu10.inc, with why). Prints TAP.
 
-. "$(dirname "$0")/tap.inc"
 T=/tmp/kvm-qemu10
 . "$(dirname "$0")/qemu10.inc"
-echo "TAP version 13"
-rm -rf $T
-mkdir -p $T
 
 nvme=
 e1k=
@@ -37,10 +33,7 @@ ok $? "an NVMe ($nvme) and an e1000e behind a root port ($e1k)"
 ok $? "/dev/kvm is there"
 [ -x $X/bin/qemu10-system-x86_64 ]
 ok $? "QEMU $(cat $X/qemu10.version 2>/dev/null) is in $X"
-if [ $fail -ne 0 ]; then
-	echo "1..$n"
-	exit 1
-fi
+end_if_failed
 
 # every function of the e1000e slot on vfio-pci: the group must be viable
 bound=0
@@ -89,9 +82,6 @@ ok $? "no iommufd or VFIO ioctl failed but those QEMU expects to ($(wc -l <$T/ou
 # afterwards: nothing bound (the groups open), nothing pinned
 groups_free $nvme $e1k
 ok $? "after QEMU, its devices' groups open again: nothing is bound"
-avail1=$(mem_avail)
-echo "# MemAvailable: $avail0 kB before QEMU, $avail1 kB after"
-[ $((avail0 - avail1)) -lt 65536 ]
-ok $? "after QEMU, its 128 MiB of guest RAM came back (within 64 MiB)"
+ram_came_back "its 128 MiB of guest RAM"
 echo "1..$n"
 exit $fail

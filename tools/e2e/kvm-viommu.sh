@@ -12,12 +12,8 @@
 # six pages and nothing else (QEMU's VmPin), that L1's IOMMU is what
 # refused the unmapped read, and QEMU's ioctls. Prints TAP.
 
-. "$(dirname "$0")/tap.inc"
 T=/tmp/kvm-viommu
 . "$(dirname "$0")/qemu10.inc"
-echo "TAP version 13"
-rm -rf $T
-mkdir -p $T
 
 nvme=
 for d in /sys/bus/pci/devices/*; do
@@ -26,10 +22,7 @@ done
 [ -n "$nvme" ] && [ -c /dev/kvm ] && [ -x $X/bin/qemu10-system-x86_64 ] &&
 	[ -f $X/nvme-vtd-guest.elf ]
 ok $? "an NVMe ($nvme), /dev/kvm, QEMU $(cat $X/qemu10.version 2>/dev/null) and the L2 guest"
-if [ $fail -ne 0 ]; then
-	echo "1..$n"
-	exit 1
-fi
+end_if_failed
 to_vfio $nvme
 ok $? "the NVMe is on vfio-pci"
 
@@ -97,9 +90,6 @@ ok $? "no iommufd or VFIO ioctl failed but those QEMU expects to ($(wc -l <$T/ou
 
 groups_free $nvme
 ok $? "after QEMU, the NVMe's group opens again: nothing is bound"
-avail1=$(mem_avail)
-echo "# MemAvailable: $avail0 kB before QEMU, $avail1 kB after"
-[ $((avail0 - avail1)) -lt 65536 ]
-ok $? "after QEMU, its guest RAM came back (within 64 MiB)"
+ram_came_back "its guest RAM"
 echo "1..$n"
 exit $fail

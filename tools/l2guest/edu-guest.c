@@ -13,74 +13,10 @@
  * paging, so pointers are guest-physical addresses, which are the IOVAs the
  * host-side QEMU mapped its guest RAM at.
  */
-#include <stdint.h>
+#include "bare.h"
 
-#define MB_MAGIC 0x1badb002u
-#define MB_FLAGS 0u
-
-struct mb_header {
-	uint32_t magic, flags, checksum;
-};
-
-__attribute__((section(".multiboot"), used, aligned(4)))
-static const struct mb_header mb = {
-	MB_MAGIC, MB_FLAGS, (uint32_t)-(MB_MAGIC + MB_FLAGS),
-};
-
-uint8_t stack[16384] __attribute__((aligned(16)));
 static uint8_t src[4096] __attribute__((aligned(4096)));
 static uint8_t dst[4096] __attribute__((aligned(4096)));
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void putc_com1(char c)
-{
-	while (!(inb(0x3f8 + 5) & 0x20))
-		;
-	outb(0x3f8, c);
-}
-
-static void puts_com1(const char *s)
-{
-	while (*s)
-		putc_com1(*s++);
-}
-
-static void putu(uint32_t v)
-{
-	char buf[11];
-	int i = 10;
-
-	buf[i] = 0;
-	do
-		buf[--i] = '0' + v % 10;
-	while (v /= 10);
-	puts_com1(buf + i);
-}
 
 static __attribute__((noreturn)) void finish(int ok, const char *why)
 {
@@ -97,29 +33,16 @@ static __attribute__((noreturn)) void finish(int ok, const char *why)
 		__asm__ volatile("cli; hlt");
 }
 
-static uint32_t pci_read(uint32_t dev, uint32_t reg)
-{
-	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-	return inl(0xcfc);
-}
-
-static void pci_write(uint32_t dev, uint32_t reg, uint32_t v)
-{
-	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-	outl(0xcfc, v);
-}
-
 static uint32_t *bar0;
 
-/* MMIO: one 32-bit access each, never merged or dropped by the compiler */
 static uint32_t mmio_rd(uint32_t reg)
 {
-	return __atomic_load_n(&bar0[reg / 4], __ATOMIC_SEQ_CST);
+	return rd32(bar0, reg);
 }
 
 static void mmio_wr(uint32_t reg, uint32_t v)
 {
-	__atomic_store_n(&bar0[reg / 4], v, __ATOMIC_SEQ_CST);
+	wr32(bar0, reg, v);
 }
 
 static int edu_dma(uint32_t from, uint32_t to, uint32_t len, uint32_t cmd)
@@ -137,7 +60,7 @@ static int edu_dma(uint32_t from, uint32_t to, uint32_t len, uint32_t cmd)
 	return -1;
 }
 
-void edu_main(void)
+void guest_main(void)
 {
 	uint32_t dev, id = 0, i;
 
@@ -169,10 +92,3 @@ void edu_main(void)
 			finish(0, "the bytes differ");
 	finish(1, 0);
 }
-
-__asm__(".globl _start\n"
-	"_start:\n"
-	"	mov $stack + 16384, %esp\n"
-	"	call edu_main\n"
-	"1:	hlt\n"
-	"	jmp 1b\n");

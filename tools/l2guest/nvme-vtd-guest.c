@@ -33,73 +33,9 @@
  * Entered in 32-bit protected mode without paging: pointers are
  * guest-physical addresses, below 4 GiB, and so are the BARs SeaBIOS gave.
  */
-#include <stdint.h>
-
-#define MB_MAGIC 0x1badb002u
-#define MB_FLAGS 0u
-
-struct mb_header {
-	uint32_t magic, flags, checksum;
-};
-
-__attribute__((section(".multiboot"), used, aligned(4)))
-static const struct mb_header mb = {
-	MB_MAGIC, MB_FLAGS, (uint32_t)-(MB_MAGIC + MB_FLAGS),
-};
-
-uint8_t stack[16384] __attribute__((aligned(16)));
+#include "bare.h"
 
 #define PAGE 4096u
-
-/* ---- COM1, port I/O, PCI configuration ---------------------------- */
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void putc_com1(char c)
-{
-	while (!(inb(0x3f8 + 5) & 0x20))
-		;
-	outb(0x3f8, c);
-}
-
-static void puts_com1(const char *s)
-{
-	while (*s)
-		putc_com1(*s++);
-}
-
-static void puthex(uint32_t v)
-{
-	int i;
-
-	puts_com1("0x");
-	for (i = 28; i >= 0; i -= 4)
-		putc_com1("0123456789abcdef"[(v >> i) & 0xf]);
-}
 
 static __attribute__((noreturn)) void finish(const char *why)
 {
@@ -109,29 +45,6 @@ static __attribute__((noreturn)) void finish(const char *why)
 	puts_com1("\n");
 	for (;;)
 		__asm__ volatile("cli; hlt");
-}
-
-static uint32_t pci_read(uint32_t dev, uint32_t reg)
-{
-	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-	return inl(0xcfc);
-}
-
-static void pci_write(uint32_t dev, uint32_t reg, uint32_t v)
-{
-	outl(0xcf8, 0x80000000u | dev << 11 | (reg & 0xfc));
-	outl(0xcfc, v);
-}
-
-/* MMIO: one 32-bit access each, never merged or dropped by the compiler */
-static uint32_t rd32(uint32_t *base, uint32_t reg)
-{
-	return __atomic_load_n(&base[reg / 4], __ATOMIC_SEQ_CST);
-}
-
-static void wr32(uint32_t *base, uint32_t reg, uint32_t v)
-{
-	__atomic_store_n(&base[reg / 4], v, __ATOMIC_SEQ_CST);
 }
 
 /* a 64-bit register as two 32-bit writes, the low half first */
@@ -412,7 +325,7 @@ static void fill(uint8_t *p)
 		p[i] = 0xee;
 }
 
-void nvme_vtd_main(void)
+void guest_main(void)
 {
 	void *pages[P_COUNT] = { asq, acq, iosq, iocq, ident, data_a };
 	struct sqe cmd;
@@ -494,10 +407,3 @@ void nvme_vtd_main(void)
 	puts_com1("NVME-VTD: the remapped read landed in the new page only\n");
 	finish(0);
 }
-
-__asm__(".globl _start\n"
-	"_start:\n"
-	"	mov $stack + 16384, %esp\n"
-	"	call nvme_vtd_main\n"
-	"1:	hlt\n"
-	"	jmp 1b\n");
