@@ -37,8 +37,8 @@
  * Environment: BENCH_QUICK=1 (64 MiB only, one repetition: a smoke run);
  * BENCH_KINDS=4k,thp (only those kinds of memory, and the access_rw,
  * memory and concurrency parts only with 4k); BENCH_PAIRS_ONLY=<path>
- * (only the 4K pairs of that path, PAIRS of them, for a profiler to
- * watch: tools/bench.sh with BENCH_PROFILE=1).
+ * (only the 4K pairs of that path, two runs of PAIRS, for a profiler to
+ * watch the second: tools/bench.sh with BENCH_PROFILE=1).
  */
 #include <pthread.h>
 #include <linux/mman.h>
@@ -701,6 +701,16 @@ int main(void)
 			die("BENCH_PAIRS_ONLY: type1, cdev, compat or mock");
 		reps = 1;
 		path_open(&p, path);
+		/*
+		 * A first run allocates the IOMMU page tables of every IOVA
+		 * slot; a profiler started with its events off (perf -D -1)
+		 * is told through BENCH_PERF_CTL, its control FIFO, to
+		 * watch only the second.
+		 */
+		bench_pairs(&p, buf, PAIRS);
+		if (getenv("BENCH_PERF_CTL") &&
+		    write_file(getenv("BENCH_PERF_CTL"), "enable\n"))
+			die("BENCH_PERF_CTL: telling the profiler to start");
 		bench_pairs(&p, buf, PAIRS);
 		path_close(&p);
 		return 0;
