@@ -43,24 +43,24 @@
  * Reading PFNs back from the CPU page table: a pages object of at least
  * IOPT_CPU_READ_MIN_PAGES pages watches its user range with an
  * mmu_interval_notifier (cpu_watch) from the moment it is made, before
- * anything is pinned (a smaller one is read back from its domain: a walk
- * or two costs less than the watch and the snapshot). The mm changes what a present PTE
- * maps only after invalidating its address, which is what secondary MMUs
- * like KVM's rely on; so while the watch has seen no invalidation since
- * the first pin of what is pinned now, every PTE of the range still maps
- * the page pinned through it. Scattered pages are then read back, a batch
- * at a time, from one hmm_range_fault() snapshot of the CPU page table (a
- * few instructions a page) instead of an iommu_iova_to_phys() walk each.
- * The snapshot is used only if the watch's sequence is still the one from
- * before the pins, checked after the snapshot under cpu_watch_lock, which
- * the invalidation takes to bump the sequence: a PTE change not yet seen
- * by the check comes after the snapshot read it. Anything else (the
- * sequence moved, the mm is gone, a PTE not present) and the PFNs come
- * from the domain as before. Any invalidation of the range (munmap,
- * mremap, mprotect, fork, a COW, migration, the mm's exit) ends the fast
- * path for the pages object until nothing of it is pinned any more; the
- * first pin after that takes a new sequence. A kernel with IOMMUFD_DEBUG
- * checks each snapshot against the domain.
+ * anything is pinned (a smaller one is read back from its domain: a walk or
+ * two costs less than the watch and the snapshot). The mm changes what a
+ * present PTE maps only after invalidating its address, which is what
+ * secondary MMUs like KVM's rely on; so while the watch has seen no
+ * invalidation since the first pin of what is pinned now, every PTE of the
+ * range still maps the page pinned through it. Scattered pages are then
+ * read back, a batch at a time, from one hmm_range_fault() snapshot of the
+ * CPU page table (a few instructions a page) instead of an
+ * iommu_iova_to_phys() walk each. The snapshot is used only if the watch's
+ * sequence is still the one from before the pins, checked after the
+ * snapshot under cpu_watch_lock, which the invalidation takes to bump the
+ * sequence: a PTE change not yet seen by the check comes after the snapshot
+ * read it. Anything else (the sequence moved, the mm is gone, a PTE not
+ * present) and the PFNs come from the domain as before. Any invalidation of
+ * the range (munmap, mremap, mprotect, fork, a COW, migration, the mm's
+ * exit) ends the fast path for the pages object until nothing of it is
+ * pinned any more; the first pin after that takes a new sequence. A kernel
+ * with IOMMUFD_DEBUG checks each snapshot against the domain.
  *
  * Memory of a file (IOMMU_IOAS_MAP_FILE): a pages object may stand for a
  * range of a shmem (memfd) or hugetlbfs file instead of user memory; then
@@ -234,39 +234,39 @@ static int iopt_work_init(struct iopt_work *work, struct iopt_area *area)
 	work->area = area;
 	work->capacity = capacity;
 	work->note_runs = false;
+	work->cpu_pfns = NULL;
 	if (capacity <= IOPT_WORK_INLINE) {
+		pfns = work->inl.pfns;
+		npfns = work->inl.npfns;
 		work->upages = work->inl.upages;
 		work->sgl = work->inl.sgl;
-		sg_init_table(work->sgl, capacity);
-		pfn_batch_init(&work->batch, work->inl.pfns, work->inl.npfns,
-			       capacity);
-		work->cpu_pfns = NULL;
 		if (area->pages->cpu_watched)
 			work->cpu_pfns = work->inl.cpu_pfns;
-		return 0;
-	}
-	pfns = kmalloc_array(capacity, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
-	npfns = kmalloc_array(capacity, sizeof(*npfns), GFP_KERNEL_ACCOUNT);
-	work->upages = kmalloc_array(capacity, sizeof(*work->upages),
+	} else {
+		pfns = kmalloc_array(capacity, sizeof(*pfns),
 				     GFP_KERNEL_ACCOUNT);
-	work->sgl = kvmalloc_array(capacity, sizeof(*work->sgl),
-				   GFP_KERNEL_ACCOUNT);
-	if (!pfns || !npfns || !work->upages || !work->sgl) {
-		kfree(pfns);
-		kfree(npfns);
-		kfree(work->upages);
-		kvfree(work->sgl);
-		return -ENOMEM;
+		npfns = kmalloc_array(capacity, sizeof(*npfns),
+				      GFP_KERNEL_ACCOUNT);
+		work->upages = kmalloc_array(capacity, sizeof(*work->upages),
+					     GFP_KERNEL_ACCOUNT);
+		work->sgl = kvmalloc_array(capacity, sizeof(*work->sgl),
+					   GFP_KERNEL_ACCOUNT);
+		if (!pfns || !npfns || !work->upages || !work->sgl) {
+			kfree(pfns);
+			kfree(npfns);
+			kfree(work->upages);
+			kvfree(work->sgl);
+			return -ENOMEM;
+		}
+		/* without it PFNs are read from domains: no failure */
+		if (area->pages->cpu_watched)
+			work->cpu_pfns = kmalloc_array(capacity,
+						       sizeof(*work->cpu_pfns),
+						       GFP_KERNEL_ACCOUNT |
+						       __GFP_NOWARN);
 	}
 	sg_init_table(work->sgl, capacity);
 	pfn_batch_init(&work->batch, pfns, npfns, capacity);
-	/* without it PFNs are read from domains: no failure */
-	work->cpu_pfns = NULL;
-	if (area->pages->cpu_watched)
-		work->cpu_pfns = kmalloc_array(capacity,
-					       sizeof(*work->cpu_pfns),
-					       GFP_KERNEL_ACCOUNT |
-					       __GFP_NOWARN);
 	return 0;
 }
 
