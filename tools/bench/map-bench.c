@@ -376,19 +376,16 @@ static void bench_one(struct path *p, int kind, unsigned char *buf,
 #define PAIR_SLOTS 65536
 
 /*
- * @n pairs on @p, each a 4K page of @buf mapped at a scattered IOVA and
- * unmapped again (a multiplicative hash spreads both over their ranges,
- * so neighbours share no page table); best of the repetitions, per pair.
+ * Pair @i of a run: a 4K page of @buf (@npages long) mapped at a scattered
+ * IOVA and unmapped again (a multiplicative hash spreads both over their
+ * ranges, so neighbours share no page table). With @in_map, the time of
+ * the MAP and of the UNMAP is added there and to @in_unmap.
  */
-/* pages of the buffer the pairs take their pages from */
-static __u64 pair_pages = BUF_SIZE / 4096;
-
-/* pair @i of a run: a 4K page of @buf at a scattered IOVA slot */
-static int one_pair(struct path *p, unsigned char *buf, unsigned int i,
-		    double *in_map, double *in_unmap)
+static int one_pair(struct path *p, unsigned char *buf, __u64 npages,
+		    unsigned int i, double *in_map, double *in_unmap)
 {
 	__u64 slot = (i * 2654435761ULL) % PAIR_SLOTS;
-	__u64 page = (i * 40503ULL) % pair_pages;
+	__u64 page = (i * 40503ULL) % npages;
 	__u64 iova = IOVA_BASE + slot * HPAGE;
 	double a = in_map ? now_ns() : 0, b;
 
@@ -405,12 +402,13 @@ static int one_pair(struct path *p, unsigned char *buf, unsigned int i,
 }
 
 /*
- * 4K MAP+UNMAP pairs: the repetitions are timed whole (a clock read costs
- * microseconds on the VM's clocksource), then one more run with a clock
- * read around each call gives the share of MAP and of UNMAP, applied to
- * the best time.
+ * @n 4K MAP+UNMAP pairs on @p from the @len bytes at @buf, per pair: the
+ * repetitions are timed whole (a clock read costs microseconds on the
+ * VM's clocksource), then one more run with a clock read around each call
+ * gives the share of MAP and of UNMAP, applied to the best time.
  */
-static void bench_pairs(struct path *p, unsigned char *buf, unsigned int n)
+static void bench_pairs(struct path *p, unsigned char *buf, __u64 len,
+			unsigned int n)
 {
 	double best = 0, worst = 0, in_map = 0, in_unmap = 0, map_share;
 	unsigned int i;
@@ -420,7 +418,7 @@ static void bench_pairs(struct path *p, unsigned char *buf, unsigned int n)
 		double t0 = now_ns(), t;
 
 		for (i = 0; i < n; i++)
-			if (one_pair(p, buf, i, NULL, NULL))
+			if (one_pair(p, buf, len / 4096, i, NULL, NULL))
 				die("a 4K map and unmap pair");
 		t = (now_ns() - t0) / n;
 		if (!r || t < best)
@@ -429,7 +427,7 @@ static void bench_pairs(struct path *p, unsigned char *buf, unsigned int n)
 			worst = t;
 	}
 	for (i = 0; i < n; i++)
-		if (one_pair(p, buf, i, &in_map, &in_unmap))
+		if (one_pair(p, buf, len / 4096, i, &in_map, &in_unmap))
 			die("a 4K map and unmap pair");
 	map_share = in_map / (in_map + in_unmap);
 	json_begin("4k", path_names[p->kind], "pair", 4096);
@@ -689,10 +687,9 @@ int main(void)
 	if (getenv("BENCH_PAIRS_ONLY")) {
 		const char *only = getenv("BENCH_PAIRS_ONLY");
 		/* 64 MiB: faulting it in is a small part of the profile */
-		unsigned char *buf = kind_buffer(KIND_4K, 64 * MIB);
+		const __u64 len = 64 * MIB;
+		unsigned char *buf = kind_buffer(KIND_4K, len);
 		struct path p;
-
-		pair_pages = 64 * MIB / 4096;
 
 		for (path = 0; path < NPATHS; path++)
 			if (!strcmp(only, path_names[path]) && path != P_COPY)
@@ -707,11 +704,11 @@ int main(void)
 		 * is told through BENCH_PERF_CTL, its control FIFO, to
 		 * watch only the second.
 		 */
-		bench_pairs(&p, buf, PAIRS);
+		bench_pairs(&p, buf, len, PAIRS);
 		if (getenv("BENCH_PERF_CTL") &&
 		    write_file(getenv("BENCH_PERF_CTL"), "enable\n"))
 			die("BENCH_PERF_CTL: telling the profiler to start");
-		bench_pairs(&p, buf, PAIRS);
+		bench_pairs(&p, buf, len, PAIRS);
 		path_close(&p);
 		return 0;
 	}
@@ -741,7 +738,8 @@ int main(void)
 				if (path == P_COPY)
 					continue;
 				path_open(&p, path);
-				bench_pairs(&p, buf, quick ? PAIRS / 10 : PAIRS);
+				bench_pairs(&p, buf, BUF_SIZE,
+					    quick ? PAIRS / 10 : PAIRS);
 				path_close(&p);
 			}
 			bench_access_rw(buf);
