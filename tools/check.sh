@@ -25,8 +25,8 @@ run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-check-$PROFILE-XXXX")
 # two e1000e functions (one iommu_group, no FLR: a reset of one is a bus
 # reset of both) for e2e:hot-reset.
 truncate -s 64M "$run/nvme.img"
-# its LBA 0: the boot sector e2e:kvm-qemu10's L2 boots from (which runs
-# before e2e:nvme-clients writes there)
+# its LBA 0: the boot sector e2e:kvm-qemu10's L2 boots from and
+# e2e:kvm-viommu's L2 reads (both run before e2e:nvme-clients writes there)
 dd if="$BUILD/tests/qemu/boot-sector.bin" of="$run/nvme.img" conv=notrunc \
 	status=none
 more="-netdev hubport,id=hp0,hubid=0 -device e1000,netdev=hp0,addr=05.0"
