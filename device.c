@@ -61,6 +61,7 @@
 #include <linux/uaccess.h>
 #include <uapi/linux/iommufd.h>
 
+#include "dma-iommu.h"
 #include "iommufd_private.h"
 
 static int iommufd_group_learn(struct iommufd_group *igroup,
@@ -153,25 +154,45 @@ module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "Bind devices whose MSIs the platform can't isolate (interrupt remapping off or missing): a device can then raise interrupts of others by DMA. Default N.");
 
-/* iommu_group_for_each_dev() callback: 1 for a device without isolation. */
+/*
+ * iommu_group_for_each_dev() callback: 1 for a device whose MSIs are not
+ * isolated. They are if its IOMMU remaps interrupts (VT-d with interrupt
+ * remapping), or if the MSI irq domain the device allocates from, or one
+ * of that domain's parents, tells devices apart (a GICv3 ITS checks the
+ * DeviceID of every write to its doorbell). Per device, as mainline
+ * decides it since 6.3: 6.1's irq_domain_check_msi_remap() asks whether
+ * all MSI domains of the system isolate, which is also true when there is
+ * none (a GICv3 without an ITS) and says nothing of the device's own.
+ */
 static int iommufd_dev_msi_unsafe(struct device *dev, void *data)
 {
-	return !device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
+	struct irq_domain *d = dev_get_msi_domain(dev);
+
+	if (device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP))
+		return 0;
+#ifdef CONFIG_IRQ_DOMAIN_HIERARCHY
+	for (; d; d = d->parent)
+		if (irq_domain_is_msi_remap(d))
+			return 0;
+#else
+	if (d && irq_domain_is_msi_remap(d))
+		return 0;
+#endif
+	return 1;
 }
 
 /*
  * Can a DMA write by a device of @group raise only that group's own MSIs?
- * Yes if the MSI controller tells devices apart, or if every device of the
- * group is behind interrupt remapping. -EPERM if not, unless allowed.
+ * Only if every device of the group is isolated as above. -EPERM if not,
+ * unless allowed.
  */
 static int iommufd_group_check_msi(struct device *dev,
 				   struct iommu_group *group)
 {
-	if (irq_domain_check_msi_remap() ||
-	    !iommu_group_for_each_dev(group, NULL, iommufd_dev_msi_unsafe))
+	if (!iommu_group_for_each_dev(group, NULL, iommufd_dev_msi_unsafe))
 		return 0;
 	if (!READ_ONCE(allow_unsafe_interrupts)) {
-		pr_warn_once("iommufd: %s: MSIs can't be isolated (no interrupt remapping); not binding. The module parameter \"allow_unsafe_interrupts\" allows it, unsafely.\n",
+		pr_warn_once("iommufd: %s: MSIs can't be isolated (neither interrupt remapping nor an MSI controller that isolates); not binding. The module parameter \"allow_unsafe_interrupts\" allows it, unsafely.\n",
 			     dev_name(dev));
 		return -EPERM;
 	}
@@ -362,6 +383,66 @@ static int iommufd_device_reserve(struct iommufd_device *idev,
 }
 
 /*
+ * MSIs through an IOMMU that translates them. Behind arm-smmu-v3 (and the
+ * other drivers whose devices report an IOMMU_RESV_SW_MSI region) a
+ * device's MSI write is a DMA like any other: the MSI controller's
+ * doorbell (the GICv3 ITS's) must be mapped in the device's domain, at an
+ * IOVA of the window the region names, which the IOAS keeps reserved
+ * (iommufd_device_reserve()). As type1 does, the domain gets an MSI cookie
+ * for that window: the IRQ layer then maps the doorbell there itself when
+ * the device's MSIs are allocated (iommu_dma_prepare_msi()), in the domain
+ * the device is attached to at that moment, and the mapping goes with the
+ * domain. Once per domain; the IOAS mutex guards the flag, which is set
+ * before the first device is attached and never cleared.
+ *
+ * The IRQ layer composes a device's MSI messages once, with the IOVA of
+ * its doorbell in the domain of that moment, and not again when the device
+ * moves. So when a group moves from a domain with a cookie to another,
+ * the other gets every doorbell of the first at the same IOVA
+ * (iommu_copy_msi_pages(), patch 0016; see iommufd_group_switch() for
+ * when): MSIs set up before a replace keep arriving after it.
+ */
+static int iommufd_hwpt_setup_msi(struct iommufd_hw_pagetable *hwpt,
+				  struct device *dev)
+{
+	phys_addr_t start = PHYS_ADDR_MAX;
+	struct iommu_resv_region *resv;
+	LIST_HEAD(regions);
+	int rc;
+
+	lockdep_assert_held(&hwpt->ioas->mutex);
+	if (hwpt->msi_cookie)
+		return 0;
+	iommu_get_resv_regions(dev, &regions);
+	list_for_each_entry(resv, &regions, list)
+		if (resv->type == IOMMU_RESV_SW_MSI)
+			start = resv->start;
+	iommu_put_resv_regions(dev, &regions);
+	if (start == PHYS_ADDR_MAX)
+		return 0;
+	rc = iommu_get_msi_cookie(hwpt->domain, start);
+	if (rc)
+		return rc;
+	hwpt->msi_cookie = true;
+	return 0;
+}
+
+/*
+ * Map in @hwpt's domain the MSI doorbells @cur's domain has (see
+ * iommufd_hwpt_setup_msi()); @hwpt's domain must be finalised. @cur is the
+ * HWPT the group is on (NULL: blocked), whose flag was set before the
+ * group went onto it.
+ */
+static int iommufd_hwpt_copy_msi(struct iommufd_hw_pagetable *hwpt,
+				 struct iommufd_hw_pagetable *cur)
+{
+	lockdep_assert_held(&hwpt->ioas->mutex);
+	if (!cur || !cur->msi_cookie || !hwpt->msi_cookie)
+		return 0;
+	return iommu_copy_msi_pages(hwpt->domain, cur->domain);
+}
+
+/*
  * Move @igroup from the domain of @from to that of @to (NULL: the blocking
  * domain, for both).
  *
@@ -481,8 +562,10 @@ static int iommufd_attach_errno(int rc)
  * its IOAS if it has not yet. A group that was blocked, or a domain the
  * driver finalises only at attach, is attached to the still empty domain
  * first and filled afterwards: DMA meanwhile faults, as it did while
- * blocked. A group doing DMA through @cur switches only once the new
- * domain maps everything, so its DMA never misses a mapping.
+ * blocked, and so do MSIs whose doorbell @cur's domain mapped (they are
+ * copied in right after the move, as a map needs a finalised domain). A
+ * group doing DMA through @cur switches only once the new domain maps
+ * everything, doorbells included, so its DMA never misses a mapping.
  */
 static int iommufd_group_switch(struct iommufd_group *igroup,
 				struct iommufd_hw_pagetable *cur,
@@ -494,6 +577,8 @@ static int iommufd_group_switch(struct iommufd_group *igroup,
 	lockdep_assert_held(&igroup->lock);
 	if (fill_first) {
 		rc = iommufd_hw_pagetable_join(hwpt);
+		if (!rc)
+			rc = iommufd_hwpt_copy_msi(hwpt, cur);
 		if (rc)
 			return rc;
 	}
@@ -502,7 +587,9 @@ static int iommufd_group_switch(struct iommufd_group *igroup,
 		return iommufd_attach_errno(rc);
 	if (fill_first)
 		return 0;
-	rc = iommufd_hw_pagetable_join(hwpt);
+	rc = iommufd_hwpt_copy_msi(hwpt, cur);
+	if (!rc)
+		rc = iommufd_hw_pagetable_join(hwpt);
 	/* never stay on the domain of @hwpt, which goes away now */
 	if (rc && (!cur || iommufd_group_move(igroup, hwpt, cur)))
 		iommufd_group_block(igroup, hwpt, NULL);
@@ -548,7 +635,9 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 			goto err_user;
 	}
 	if (igroup->hwpt != hwpt) {
-		rc = iommufd_group_switch(igroup, cur, hwpt);
+		rc = iommufd_hwpt_setup_msi(hwpt, idev->dev);
+		if (!rc)
+			rc = iommufd_group_switch(igroup, cur, hwpt);
 		if (rc)
 			goto err_resv;
 	}

@@ -218,6 +218,9 @@ void iommufd_vfio_forget_ioas(struct iommufd_ioas *ioas);
  * @domain_stuck: a group could not leave the domain (&iommufd_group.stuck)
  *                and owns it: the HWPT must not free it. Set under the
  *                group lock while the group is a user of the HWPT.
+ * @msi_cookie: the domain has its MSI cookie, for devices whose MSIs the
+ *              IOMMU translates (iommufd_hwpt_setup_msi() in device.c); set
+ *              once, under the IOAS mutex, before a device uses the domain
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
@@ -228,6 +231,7 @@ struct iommufd_hw_pagetable {
 	bool enforce_cache_coherency;
 	bool joined;
 	bool domain_stuck;
+	bool msi_cookie;
 };
 
 struct iommufd_hw_pagetable *
