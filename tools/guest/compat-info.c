@@ -12,10 +12,12 @@
  * /dev/vfio/vfio as the container (served by iommufd on the debug kernel,
  * by VFIO's type1 on the perf one): SET_CONTAINER, SET_IOMMU(TYPE1), then
  * GET_INFO must give the IOMMU's page sizes and list ranges that end at
- * the VT-d unit's address width (from the cap register in sysfs; below
- * 2^39 if it can't be read), never at U64_MAX, and leave out the MSI
- * window 0xfee00000-0xfeefffff. MAP_DMA past the aperture or into the
- * window is refused already, a buffer at the start of the first range
+ * the aperture's end (VT-d: the unit's address width, from the cap
+ * register in sysfs; SMMUv3: 48 bits, see iommu_width(); below 2^39 if
+ * neither is known), never at U64_MAX, and leave out the group's MSI
+ * window (its "msi" reserved region: 0xfee00000-0xfeefffff on x86,
+ * SMMUv3's software window 0x8000000-0x80fffff on arm64). MAP_DMA past the
+ * aperture or into the window is refused already, a buffer at the start of the first range
  * maps, GET_INFO says the same once the device is open (and the edu DMAs
  * through that buffer) and after it is closed. On iommufd also:
  * IOMMU_IOAS_IOVA_RANGES of the compatibility IOAS gives the same ranges,
@@ -25,8 +27,6 @@
  */
 #include "edu.h"
 
-#define MSI_START 0xfee00000ULL
-#define MSI_LAST 0xfeefffffULL
 #define MAX_RANGES 16
 #define MAP_LEN (64 * 1024)
 
@@ -117,29 +117,73 @@ static int ranges_sane(const struct ranges *g)
 	return 1;
 }
 
+/* the group's MSI window, from its reserved_regions */
+static __u64 msi_start, msi_last;
+
 static int msi_excluded(const struct ranges *g)
 {
 	__u32 i;
 
 	for (i = 0; i < g->nr; i++)
-		if (g->r[i].start <= MSI_LAST && g->r[i].end >= MSI_START)
+		if (g->r[i].start <= msi_last && g->r[i].end >= msi_start)
 			return 0;
 	return 1;
 }
 
-/*
- * The address width of the VT-d unit of @bdf as 6.1's driver computes it
- * for a domain: the widest supported guest address width (SAGAW, cap bits
- * 12:8) of at most 57 bits, capped by MGAW + 1 (bits 21:16). 0 if the cap
- * register can't be read.
- */
-static int unit_width(const char *bdf)
+/* the first "msi" reserved region of @bdf's group; 0 if found */
+static int msi_window(const char *bdf)
 {
-	char path[PATH_MAX], buf[64];
-	unsigned long long cap;
-	int sagaw, mgaw, agaw, width;
+	char path[PATH_MAX], line[128], type[32];
+	unsigned long long s, l;
+	int found = 0;
 	FILE *f;
 
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/iommu_group/reserved_regions", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %llx %31s", &s, &l, type) == 3 &&
+		    !strcmp(type, "msi")) {
+			msi_start = s;
+			msi_last = l;
+			found = 1;
+		}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/*
+ * The address width of the domains of @bdf's IOMMU. For a VT-d unit, as
+ * 6.1's driver computes it: the widest supported guest address width
+ * (SAGAW, cap bits 12:8) of at most 57 bits, capped by MGAW + 1 (bits
+ * 21:16). For an SMMUv3 (its sysfs name is smmu3.<address>), 6.1's
+ * arm-smmu-v3 makes stage-1 domains of the CPU's virtual address size,
+ * 48 bits in our arm64 kernel (VA_BITS=48; 52 only with the SMMU's VAX
+ * feature, which QEMU's model lacks), which the 44-bit IAS it reads does
+ * not cut. 0 if neither is known.
+ */
+static int iommu_width(const char *bdf)
+{
+	char path[PATH_MAX], buf[64], link[PATH_MAX];
+	unsigned long long cap;
+	int sagaw, mgaw, agaw, width;
+	const char *name;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		name = strrchr(link, '/');
+		name = name ? name + 1 : link;
+		if (!strncmp(name, "smmu3.", 6)) {
+			printf("# %s: SMMUv3 stage 1: 48-bit domains\n", name);
+			return 48;
+		}
+	}
 	snprintf(path, sizeof(path),
 		 "/sys/bus/pci/devices/%s/iommu/intel-iommu/cap", bdf);
 	f = fopen(path, "r");
@@ -233,7 +277,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("TAP version 13\n");
-	width = unit_width(argv[1]);
+	width = iommu_width(argv[1]);
+	if (msi_window(argv[1]))
+		die("no msi reserved region in the group's reserved_regions");
+	printf("# the group's MSI window: %#llx-%#llx\n",
+	       (unsigned long long)msi_start, (unsigned long long)msi_last);
 	/* the aperture's last IOVA; without the cap register, below 2^39 */
 	top = width ? (1ULL << width) - 1 : 0;
 
@@ -263,15 +311,15 @@ int main(int argc, char **argv)
 		die("no IOVA range to go on with");
 	if (width) {
 		snprintf(what, sizeof(what),
-			 "the last range ends at the unit's %d-bit width", width);
+			 "the last range ends at the IOMMU's %d-bit width",
+			 width);
 		ok(before.r[before.nr - 1].end == top, what);
 	} else {
 		ok(before.r[before.nr - 1].end < (1ULL << 39),
-		   "the last range ends below 2^39 (no VT-d cap in sysfs)");
+		   "the last range ends below 2^39 (no known IOMMU width)");
 		top = before.r[before.nr - 1].end;
 	}
-	ok(msi_excluded(&before),
-	   "no range overlaps the MSI window 0xfee00000-0xfeefffff");
+	ok(msi_excluded(&before), "no range overlaps the MSI window");
 	if (ifd)
 		ok(native_ranges_equal(container, &before),
 		   "IOMMU_IOAS_IOVA_RANGES of the compatibility IOAS agrees");
@@ -283,7 +331,7 @@ int main(int argc, char **argv)
 		 (unsigned long long)top + 1);
 	ok(top + 1 && map_refused(container, buf, top + 1, MAP_LEN) == EINVAL,
 	   what);
-	ok(map_refused(container, buf, MSI_START, MAP_LEN) == EINVAL,
+	ok(map_refused(container, buf, msi_start, MAP_LEN) == EINVAL,
 	   "MAP_DMA into the MSI window is EINVAL");
 	start = before.r[0].start;
 	snprintf(what, sizeof(what),

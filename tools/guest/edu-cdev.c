@@ -20,8 +20,8 @@
  *  - after DETACH and after close its DMA is blocked again, and an iommufd
  *    closed before the device's descriptor is safe.
  *  - a HWPT allocated for it leaves its IOAS's IOVA ranges alone until
- *    the first attach; then they end at the VT-d unit's address width and
- *    a MAP above it is EINVAL.
+ *    the first attach; then they end at the IOMMU's address width (VT-d:
+ *    the unit's; SMMUv3: 48 bits) and a MAP above it is EINVAL.
  * The two functions of the other slot (one iommu_group):
  *  - both can be bound to one iommufd, not to two;
  *  - while one is bound the other can't get a kernel driver that uses the
@@ -237,7 +237,7 @@ static void exclusion(const char *bdf, int iommufd)
 		close(group);
 }
 
-/* a DMA edu -> @iova is blocked: it ends, @mem stays 0xee, VT-d logs it */
+/* a DMA edu -> @iova is blocked: it ends, @mem stays 0xee, the IOMMU says so */
 static void dma_blocked(struct edu *e, __u64 iova, unsigned char *mem,
 			const char *when)
 {
@@ -250,7 +250,7 @@ static void dma_blocked(struct edu *e, __u64 iova, unsigned char *mem,
 	ok(edu_dma(e, EDU_BUF, iova, XFER, 1) == 0, what);
 	snprintf(what, sizeof(what), "%s: it wrote nothing", when);
 	ok(mem[0] == 0xee && !memcmp(mem, mem + 1, XFER - 1), what);
-	snprintf(what, sizeof(what), "%s: VT-d reported the fault", when);
+	snprintf(what, sizeof(what), "%s: the IOMMU reported the fault", when);
 	ok(kmsg >= 0 && kmsg_wait_fault(kmsg, iova), what);
 	if (kmsg >= 0)
 		close(kmsg);
@@ -474,7 +474,8 @@ static __u64 ranges_end(int iommufd, __u32 ioas, __u32 *num)
 /*
  * 6.1's VT-d gives a new domain a 57-bit aperture and cuts its page table
  * to the unit's address width (39 bits in our VM, 48 on most hardware) at
- * its first attach. So a HWPT of it must not join its IOAS before that
+ * its first attach; 6.1's arm-smmu-v3 gives it no aperture at all until
+ * then (48 bits after it, in our arm64 VM). So a HWPT of it must not join its IOAS before that
  * attach (IOVA_RANGES does not change at HWPT_ALLOC), and once attached
  * the IOAS reserves everything above the unit's width: IOVA_RANGES ends
  * there and a MAP above it is refused with EINVAL.
@@ -495,7 +496,7 @@ static void ranges_after_attach(const char *bdf)
 	int iommufd, dev, rc;
 	char msg[160];
 
-	printf("# --- IOVA ranges of a VT-d domain (%s) ---\n", bdf);
+	printf("# --- IOVA ranges of a new domain (%s) ---\n", bdf);
 	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (iommufd < 0)
 		die("open /dev/iommu");
@@ -519,7 +520,7 @@ static void ranges_after_attach(const char *bdf)
 	   "ATTACH_IOMMUFD_PT to the HWPT");
 	end2 = ranges_end(iommufd, ioas, &n2);
 	snprintf(msg, sizeof(msg),
-		 "attached: ranges end at the unit's width, %#llx (2^%d - 1)",
+		 "attached: ranges end at the IOMMU's width, %#llx (2^%d - 1)",
 		 (unsigned long long)end2,
 		 end2 + 1 ? 63 - __builtin_clzll(end2 + 1) : 64);
 	ok(end2 && end2 < (1ULL << 57) - 1 && end2 <= (1ULL << 48) - 1 &&

@@ -203,20 +203,28 @@ static inline int kmsg_open(void)
 	return fd;
 }
 
-/* whether the kernel logs a DMAR fault at @iova within 30 s */
+/*
+ * Whether the kernel logs an IOMMU fault at @iova within 30 s. VT-d logs
+ * "DMAR: [DMA Write ...] Request device [..] fault addr 0x<iova> ...";
+ * 6.1's arm-smmu-v3 logs "event 0x10 received:" and then the event's four
+ * dwords a line each, the third the input address as 0x<16 hex digits>
+ * (at most ten events in five seconds).
+ */
 static inline int kmsg_wait_fault(int fd, __u64 iova)
 {
-	char rec[1024], want[64];
+	char rec[1024], vtd[64], smmu[64];
 	int tries;
 
-	snprintf(want, sizeof(want), "fault addr 0x%llx",
+	snprintf(vtd, sizeof(vtd), "fault addr 0x%llx",
+		 (unsigned long long)iova);
+	snprintf(smmu, sizeof(smmu), "\\x090x%016llx",
 		 (unsigned long long)iova);
 	for (tries = 0; tries < 300; tries++) {
 		ssize_t n = read(fd, rec, sizeof(rec) - 1);
 
 		if (n > 0) {
 			rec[n] = 0;
-			if (strstr(rec, want))
+			if (strstr(rec, vtd) || strstr(rec, smmu))
 				return 1;
 			continue;
 		}
