@@ -14,7 +14,8 @@
 #   make lint                  checkpatch, W=1 and sparse on our code
 
 SHELL := /bin/bash
-export PROFILE CMD EXTRA QEMU_ARGS ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND IOMMUFD_CACHE
+export PROFILE CMD EXTRA QEMU_ARGS ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND \
+	VM_MSI_ISOLATION IOMMUFD_CACHE
 
 .PHONY: help check run vm bench stress conformance build lint cache-clean
 

@@ -11,12 +11,24 @@
 source "$(dirname "$0")/lib.sh"
 check_profile
 
-frags=("$TREE/arch/x86/configs/x86_64_defconfig"
-       "$TREE/kernel/configs/kvm_guest.config"
-       "$REPO/tools/kconfig/base.config"
-       "$REPO/tools/testing/selftests/iommu/config"
-       "$REPO/tools/kconfig/$PROFILE.config")
-ours=("${frags[@]:2}")
+# the architecture's defconfig (and, for x86_64, kvm_guest.config), then
+# ours: common, the architecture's, the tests', the profile's
+case "$ARCH" in
+x86_64)	frags=("$TREE/arch/x86/configs/x86_64_defconfig"
+	       "$TREE/kernel/configs/kvm_guest.config") ;;
+arm64)	frags=("$TREE/arch/arm64/configs/defconfig") ;;
+esac
+nbase=${#frags[@]}
+frags+=("$REPO/tools/kconfig/base.config"
+	"$REPO/tools/kconfig/$ARCH.config"
+	"$REPO/tools/testing/selftests/iommu/config"
+	"$REPO/tools/kconfig/$PROFILE.config")
+ours=("${frags[@]:$nbase}")
+# arm64's defconfig makes ~550 modules for SoCs the VM has not: none is
+# loaded, so they are turned off (m -> n where nothing forces them)
+finish=olddefconfig
+[ "$ARCH" = arm64 ] && finish=mod2noconfig
+kmake=(make -C "$TREE" O="$BUILD" ARCH="$ARCH" ${CROSS:+CROSS_COMPILE=$CROSS})
 
 # Every option of our fragments must be in the final .config as asked.
 # Checked after configuring and again after each build, since kbuild
@@ -46,31 +58,30 @@ if [ ! -f "$BUILD/.config" ] ||
    [ "$(cat "$BUILD/.iommufd-config" 2>/dev/null)" != "$sum" ]; then
 	msg "configuring profile $PROFILE"
 	rm -f "$BUILD/.iommufd-config"
-	(cd "$TREE" && ARCH=x86_64 scripts/kconfig/merge_config.sh -m \
+	(cd "$TREE" && ARCH=$ARCH scripts/kconfig/merge_config.sh -m \
 		-O "$BUILD" "${frags[@]}") >"$BUILD/merge_config.log" 2>&1 ||
 		{ cat "$BUILD/merge_config.log"; die "merge_config failed"; }
-	make -s -C "$TREE" O="$BUILD" ARCH=x86_64 olddefconfig
+	"${kmake[@]}" -s "$finish"
 	verify_config
 	echo "$sum" >"$BUILD/.iommufd-config"
 fi
 
 [ "${1:-}" = --config-only ] && exit 0
 
-msg "building kernel (profile $PROFILE, $JOBS jobs; log $BUILD/build.log)"
+msg "building $ARCH kernel (profile $PROFILE, $JOBS jobs; log $BUILD/build.log)"
 t0=$(now)
 # modules too: the in-tree ones are not used, but they give Module.symvers
 # and the module linker script, which the test modules (tools/modules) need
-make -C "$TREE" O="$BUILD" ARCH=x86_64 -j"$JOBS" bzImage modules headers \
-	>"$BUILD/build.log" 2>&1 &
+"${kmake[@]}" -j"$JOBS" "$KTARGET" modules headers >"$BUILD/build.log" 2>&1 &
 mpid=$!
-kbuild_progress "$BUILD/build.log" "$CACHE/objects-$PROFILE" "$mpid" "$t0"
+kbuild_progress "$BUILD/build.log" "$BUILD.objects" "$mpid" "$t0"
 if ! wait "$mpid"; then
 	grep -E 'error|Error|warning:' "$BUILD/build.log" | head -40 >&2 || true
 	tail -20 "$BUILD/build.log" >&2
 	die "kernel build failed; full log: $BUILD/build.log"
 fi
 # the size of a full build, for the next build's progress line
-find "$BUILD" -name '*.o' | wc -l >"$CACHE/objects-$PROFILE"
+find "$BUILD" -name '*.o' | wc -l >"$BUILD.objects"
 grep -E 'drivers/iommu/iommufd/[^:]*:[0-9]+:([0-9]+:)? warning:|linux/iommufd\.h:[0-9]+:([0-9]+:)? warning:' \
 	"$BUILD/build.log" >&2 && die "warnings in iommufd; full log: $BUILD/build.log"
 verify_config

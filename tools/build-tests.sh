@@ -28,7 +28,7 @@ CFLAGS=(-O2 -Wall -Werror -D_GNU_SOURCE -static -pthread -isystem "$hdr")
 ksft=$BUILD/kselftest/iommu
 rm -rf "$ksft"
 make -s -C "$TREE/tools/testing/selftests" TARGETS=iommu O="$BUILD" \
-	FORCE_TARGETS=1 USERCFLAGS=-Werror USERLDFLAGS=-static \
+	ARCH="$ARCH" ${CROSS:+CROSS_COMPILE=$CROSS} FORCE_TARGETS=1 USERCFLAGS=-Werror USERLDFLAGS=-static \
 	>"$BUILD/kselftest.log" 2>&1 ||
 	{ cat "$BUILD/kselftest.log" >&2; die "building the kselftests failed"; }
 n=0
@@ -42,10 +42,14 @@ done
 for dir in guest:bin bench:bench; do
 	for src in "$REPO/tools/${dir%:*}"/*.c; do
 		[ -e "$src" ] || continue
-		gcc "${CFLAGS[@]}" -o "$out/${dir#*:}/$(basename "$src" .c)" \
+		"$CC" "${CFLAGS[@]}" -o "$out/${dir#*:}/$(basename "$src" .c)" \
 			"$src" || die "building $src failed"
 	done
 done
+# The QEMU clients and their L2 guests (e2e:qemu-client, e2e:qemu10,
+# e2e:kvm-*, qemu-io in e2e:nvme-clients) are host binaries, so x86_64
+# only: on arm64 those checks skip (README, "Architectures").
+qemu_clients() {
 # e2e:qemu-client: Debian's QEMU with the libraries, TCG module and firmware
 # it needs, and its bare-metal guest (32-bit multiboot), under /tests/qemu
 q=$out/qemu
@@ -103,10 +107,14 @@ gcc -m32 -nostdlib -static -fno-pic -no-pie -Wl,-Ttext=0x7c00 \
 	die "building the L2 boot sector failed"
 [ "$(stat -c %s "$q/boot-sector.bin")" -eq 512 ] ||
 	die "the L2 boot sector is not 512 bytes"
+}
+[ "$ARCH" != x86_64 ] || qemu_clients
+
 # e2e:nvme-clients: libvfn's identify and io examples under /tests/nvme,
 # built statically from the unmodified upstream tarball in shared/clients
 # against this profile's linux/iommufd.h and linux/vfio.h; without the
-# tarball the script skips their checks. Where: IOMMUFD_CLIENTS, else
+# tarball the script skips their checks. For arm64, cross-built against
+# the arm64 sysroot tools/deps.sh unpacks (libnvme, json-c, OpenSSL). Where: IOMMUFD_CLIENTS, else
 # shared/clients beside this repository, else beside the repository this
 # one was cloned from (a clean clone elsewhere, as CI makes).
 origin=$(git -C "$REPO" config --get remote.origin.url 2>/dev/null || true)
@@ -129,8 +137,38 @@ if [ -n "$vfn_tar" ]; then
 		cp "$hdr/linux/iommufd.h" "$hdr/linux/vfio.h" \
 			"$vfn/include/linux/"
 		tar -xzf "$vfn_tar" -C "$vfn/src"
+		cross=()
+		if [ "$ARCH" = arm64 ]; then
+			root=$CACHE/arm64-root/root
+			[ -f "$root/usr/lib/aarch64-linux-gnu/libnvme.a" ] ||
+				die "no arm64 libnvme in $root (tools/deps.sh fetches it)"
+			cat >"$vfn/cross.ini" <<-EOF
+			[binaries]
+			c = '${CROSS}gcc'
+			cpp = '${CROSS}g++'
+			ar = '${CROSS}ar'
+			strip = '${CROSS}strip'
+			pkgconfig = 'pkg-config'
+			# libvfn's build runs a table generator it builds, and
+			# meson a sanity check: Debian's qemu-user runs them here,
+			# with the cross libc for the dynamic ones
+			exe_wrapper = ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']
+			[built-in options]
+			c_args = ['-isystem', '$root/usr/include/aarch64-linux-gnu']
+			[properties]
+			sys_root = '$root'
+			pkg_config_libdir = '$root/usr/lib/aarch64-linux-gnu/pkgconfig:$root/usr/share/pkgconfig'
+			[host_machine]
+			system = 'linux'
+			cpu_family = 'aarch64'
+			cpu = 'aarch64'
+			endian = 'little'
+			EOF
+			cross=(--cross-file "$vfn/cross.ini")
+		fi
 		(cd "$vfn"/src/libvfn* &&
-			meson setup "$vfn/build" -Dlinux-headers="$vfn/include" \
+			meson setup "$vfn/build" "${cross[@]}" \
+				-Dlinux-headers="$vfn/include" \
 				-Diommufd=enabled -Ddocs=disabled \
 				-Dlibnvme=enabled --default-library=static \
 				--prefer-static -Dc_link_args=-static &&
@@ -140,8 +178,8 @@ if [ -n "$vfn_tar" ]; then
 		echo "$sum" >"$vfn/stamp"
 	fi
 	mkdir -p "$out/nvme"
-	strip -o "$out/nvme/identify" "$vfn/build/examples/identify"
-	strip -o "$out/nvme/io" "$vfn/build/examples/io"
+	"${CROSS}strip" -o "$out/nvme/identify" "$vfn/build/examples/identify"
+	"${CROSS}strip" -o "$out/nvme/io" "$vfn/build/examples/io"
 else
 	msg "no libvfn tarball in shared/clients: e2e:nvme-clients skips libvfn"
 fi
@@ -151,7 +189,7 @@ tmods=$BUILD/test-modules
 rm -rf "$tmods"
 mkdir -p "$tmods" "$out/modules"
 cp "$REPO"/tools/modules/* "$tmods/"
-make -s -C "$BUILD" ARCH=x86_64 M="$tmods" modules >"$BUILD/test-modules.log" 2>&1 ||
+make -s -C "$BUILD" ARCH="$ARCH" ${CROSS:+CROSS_COMPILE=$CROSS} M="$tmods" modules >"$BUILD/test-modules.log" 2>&1 ||
 	{ cat "$BUILD/test-modules.log" >&2; die "building the test modules failed"; }
 cp "$tmods"/*.ko "$out/modules/"
 cp "$REPO"/tools/e2e/*.sh "$REPO"/tools/e2e/*.inc "$out/e2e/" 2>/dev/null || true

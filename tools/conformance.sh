@@ -17,11 +17,14 @@
 # timeout, widened to CONFORMANCE_TIMEOUT seconds). They are run in the VM on
 # the debug kernel with 2 MiB hugepages reserved, and tools/conformance/judge.py
 # prints the counts per fixture and checks the failures against
-# tools/conformance/expected-failures.
+# tools/conformance/expected-failures (ARCH=arm64: expected-failures.arm64,
+# which may hold only what the x86_64 list holds). For ARCH=arm64 the tests
+# are cross-built against the 6.12 uAPI exported for arm64 ($M/usr-arm64).
 #
 # Environment:
 #   CONFORMANCE_NO_BUILD=1   use the kernel and initramfs already in
-#                            $CACHE/build-debug (do not build them)
+#                            $BUILD (build-debug, build-arm64-debug; do
+#                            not build them)
 #   CONFORMANCE_TIMEOUT      per-test timeout in the guest (default 900 s)
 #   CONFORMANCE_TESTS        binaries to run (default "iommufd iommufd_fail_nth")
 #   CONFORMANCE_ARGS         arguments for each binary (e.g. "-f iommufd_ioas")
@@ -36,6 +39,11 @@ MPKG=linux-source-6.12
 MTAR=/usr/src/$MPKG.tar.xz
 M=$CACHE/mainline-6.12
 OUT=$CACHE/conformance
+expected=$C/expected-failures
+if [ "$ARCH" = arm64 ]; then
+	OUT=$CACHE/conformance-arm64
+	expected=$C/expected-failures.arm64
+fi
 tests=${CONFORMANCE_TESTS:-iommufd iommufd_fail_nth}
 t0=$(now)
 
@@ -62,33 +70,43 @@ if [ "$(cat "$M/.stamp" 2>/dev/null)" != "$ver" ]; then
 		'*/drivers/iommu/iommufd/iommufd_test.h' \
 		'*/include/uapi/*' \
 		'*/scripts/headers_install.sh' '*/scripts/unifdef.c'
-	[ -d "$M.tmp/arch/x86/include/uapi/asm" ] ||
-		die "$MTAR: no arch/x86/include/uapi"
+	(cd "$M.tmp" && gcc -O2 -o scripts/unifdef scripts/unifdef.c) ||
+		die "building mainline's unifdef failed"
+	echo "$ver" >"$M.tmp/.stamp"
+	mv "$M.tmp" "$M"
+fi
+# The 6.12 uAPI headers of an architecture, once: usr/include for x86,
+# usr-arm64/include for arm64.
+karch=x86 usr=usr
+[ "$ARCH" = arm64 ] && karch=arm64 usr=usr-arm64
+if [ ! -f "$M/$usr/.stamp" ]; then
+	msg "exporting the $karch uAPI headers of $MPKG into $M/$usr"
+	[ -d "$M/arch/$karch/include/uapi/asm" ] ||
+		die "$MTAR: no arch/$karch/include/uapi"
 	(
-		cd "$M.tmp"
-		gcc -O2 -o scripts/unifdef scripts/unifdef.c
-		# What "make headers_install" does for x86: every uAPI header
-		# through headers_install.sh into usr/include ...
-		find include/uapi arch/x86/include/uapi -name '*.h' |
+		cd "$M"
+		rm -rf "$usr"
+		# What "make headers_install" does: every uAPI header through
+		# headers_install.sh into $usr/include ...
+		find include/uapi "arch/$karch/include/uapi" -name '*.h' |
 		while read -r f; do
 			case $f in
-			include/uapi/*) d=usr/include/${f#include/uapi/} ;;
-			*) d=usr/include/${f#arch/x86/include/uapi/} ;;
+			include/uapi/*) d=$usr/include/${f#include/uapi/} ;;
+			*) d=$usr/include/${f#arch/"$karch"/include/uapi/} ;;
 			esac
 			echo "$f $d"
 		done | xargs -n 2 -P "$JOBS" sh -c \
 			'mkdir -p "$(dirname "$2")" && sh scripts/headers_install.sh "$1" "$2"' sh
-		# ... and, for each header every arch must have that x86 does
-		# not provide, a wrapper around asm-generic's. (The generated
-		# unistd_*.h are left to the system's headers.)
+		# ... and, for each header every arch must have that this one
+		# does not provide, a wrapper around asm-generic's. (x86's
+		# generated unistd_*.h are left to the system's headers.)
 		sed -n 's/^mandatory-y += \(.*\.h\)$/\1/p' \
 			include/uapi/asm-generic/Kbuild | while read -r h; do
-			[ -e "usr/include/asm/$h" ] ||
-				echo "#include <asm-generic/$h>" >"usr/include/asm/$h"
+			[ -e "$usr/include/asm/$h" ] ||
+				echo "#include <asm-generic/$h>" >"$usr/include/asm/$h"
 		done
-	) || die "preparing $M failed"
-	echo "$ver" >"$M.tmp/.stamp"
-	mv "$M.tmp" "$M"
+		touch "$usr/.stamp"
+	) || die "exporting the $karch headers into $M/$usr failed"
 fi
 
 # -- the test programs --------------------------------------------------------
@@ -96,13 +114,13 @@ msg "building the mainline tests ($tests)"
 rm -rf "$OUT/extra"
 mkdir -p "$OUT/extra"
 CFLAGS=(-O2 -Wall -Wno-unused-function -D_GNU_SOURCE -static -pthread
-	-isystem "$M/usr/include" -include "$C/shim.h")
-gcc -O2 -Wall -Werror -c -o "$OUT/timeout.o" "$C/timeout.c"
+	-isystem "$M/$usr/include" -include "$C/shim.h")
+"$CC" -O2 -Wall -Werror -c -o "$OUT/timeout.o" "$C/timeout.c"
 # From the tests' own directory, so that their messages say "iommufd.c:123".
 cd "$M/tools/testing/selftests/iommu"
 for t in $tests; do
 	[ -f "$t.c" ] || die "no $t.c in $PWD"
-	gcc "${CFLAGS[@]}" -o "$OUT/extra/$t" "$t.c" "$OUT/timeout.o" \
+	"$CC" "${CFLAGS[@]}" -o "$OUT/extra/$t" "$t.c" "$OUT/timeout.o" \
 		-Wl,--wrap=alarm 2>"$OUT/$t.warnings" || {
 		cat "$OUT/$t.warnings" >&2
 		die "building $t failed"
@@ -123,7 +141,7 @@ build_tests_s=$(since "$t0")
 if [ "${CONFORMANCE_NO_BUILD:-0}" = 1 ]; then
 	# Another build may be writing it: wait for the cache lock to be free.
 	lock_cache
-	[ -f "$BUILD/arch/x86/boot/bzImage" ] && [ -f "$BUILD/initramfs.cpio.gz" ] ||
+	[ -f "$BUILD/$KIMAGE" ] && [ -f "$BUILD/initramfs.cpio.gz" ] ||
 		die "CONFORMANCE_NO_BUILD=1 but no kernel/initramfs in $BUILD"
 else
 	build_for_vm
@@ -144,7 +162,7 @@ RUN_DIR=$run CMD='sh /extra/run.sh' EXTRA=$OUT/extra \
 vm_s=$(since "$tv")
 
 jrc=0
-python3 "$C/judge.py" "$run" "$C/expected-failures" || jrc=$?
+python3 "$C/judge.py" "$run" "$expected" || jrc=$?
 msg "build ${build_s} s (of which mainline tests ${build_tests_s} s), VM ${vm_s} s, total $(since "$t0") s; logs in $run"
 if [ $jrc -eq 0 ] && [ $rc -ne 0 ]; then
 	# The guest script exits 0 once every binary has run: anything else

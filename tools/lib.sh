@@ -25,7 +25,23 @@ TARBALL=/usr/src/$BASE_PKG.tar.xz
 PRISTINE=$CACHE/pristine/$BASE_PKG
 TREE=$CACHE/linux-6.1
 PROFILE=${PROFILE:-debug}
-BUILD=$CACHE/build-$PROFILE
+# ARCH: x86_64 (QEMU q35 with VT-d, the default) or arm64 (QEMU virt with
+# SMMUv3, cross-built with Debian's gcc-aarch64-linux-gnu). Each has its
+# own build directories; x86_64's keep their old names.
+#   KIMAGE      the kernel image the VM boots, relative to $BUILD
+#   CROSS       CROSS_COMPILE prefix; CC the compiler for the VM's programs
+case "${ARCH:-x86_64}" in
+x86_64|x86|amd64)
+	ARCH=x86_64 CROSS= KIMAGE=arch/x86/boot/bzImage KTARGET=bzImage
+	BUILD=$CACHE/build-$PROFILE ;;
+arm64|aarch64)
+	ARCH=arm64 CROSS=aarch64-linux-gnu- KIMAGE=arch/arm64/boot/Image
+	KTARGET=Image
+	BUILD=$CACHE/build-arm64-$PROFILE ;;
+*)	echo "unknown ARCH '$ARCH' (x86_64 or arm64)" >&2; exit 2 ;;
+esac
+export ARCH
+CC=${CROSS}gcc
 LOGS=$CACHE/logs
 JOBS=${JOBS:-$(nproc)}
 

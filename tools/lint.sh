@@ -54,15 +54,21 @@ done
 
 # W=1 + sparse on our directory and on the VFIO files of ours only, in a build
 # directory of its own so the profile's objects (and its vmlinux) are not
-# rebuilt for it.
+# rebuilt for it; for the architecture being built (ARCH=arm64: cross).
 lint=$CACHE/lint-$PROFILE
+[ "$ARCH" = x86_64 ] || lint=$CACHE/lint-$ARCH-$PROFILE
 mkdir -p "$lint"
 cmp -s "$BUILD/.config" "$lint/.config" || cp "$BUILD/.config" "$lint/.config"
 log=$lint/lint.log
-if make -C "$TREE" O="$lint" ARCH=x86_64 -j"$JOBS" W=1 C=2 \
+if make -C "$TREE" O="$lint" ARCH="$ARCH" ${CROSS:+CROSS_COMPILE=$CROSS} \
+	-j"$JOBS" W=1 C=2 \
 	drivers/iommu/iommufd/ drivers/vfio/iommufd.o \
 	drivers/vfio/device_cdev.o >"$log" 2>&1; then
-	if grep -E ': (warning|error):' "$log" >&2; then
+	# (arm64's prepare step builds its vDSO, and C=2 has sparse check
+	# it too: its three undeclared entry points are the base tree's,
+	# never ours, and left out here)
+	if grep -E ': (warning|error):' "$log" |
+		grep -v '/arch/arm64/kernel/vdso/vgettimeofday\.c:' >&2; then
 		fail=1
 	else
 		msg "W=1 and sparse: clean"

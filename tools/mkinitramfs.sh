@@ -35,11 +35,16 @@ case "${1:-}" in
 base)
 	out=$2
 	[ -x /bin/busybox ] || die "busybox-static is not installed"
+	# the VM's busybox: the host's, or on arm64 Debian's arm64 build of
+	# the same version (tools/deps.sh); its applets are the host's list
+	bb=/bin/busybox
+	[ "$ARCH" = x86_64 ] || bb=$CACHE/$ARCH-root/root/bin/busybox
+	[ -x "$bb" ] || die "no $ARCH busybox at $bb (tools/deps.sh fetches it)"
 	dirs /bin /sbin /dev /proc /sys /tmp /mnt /etc /etc/iommufd /guest \
 		/tests /extra
 	echo "nod /dev/console 0600 0 0 c 5 1" >>"$list"
 	echo "nod /dev/null 0666 0 0 c 1 3" >>"$list"
-	file /bin/busybox /bin/busybox 755
+	file /bin/busybox "$bb" 755
 	for a in $(/bin/busybox --list); do
 		[ "$a" = busybox ] || echo "slink /bin/$a busybox 0777 0 0" >>"$list"
 	done

@@ -2,10 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Boot the test VM once: vm.sh check|run|vm
 #
-# The VM is QEMU q35 under TCG with emulated VT-d (interrupt remapping on)
-# and three edu DMA devices: one alone in slot 3, two as functions 0 and 1
-# of slot 4. The guest's kernel console (ttyS0) goes to console.log; what
-# init and the tests print (ttyS1) goes to output.log and is streamed here.
+# The VM runs under TCG with three edu DMA devices: one alone in slot 3,
+# two as functions 0 and 1 of slot 4. On x86_64 (the default) it is QEMU's
+# q35 with emulated VT-d (interrupt remapping on); the guest's kernel
+# console (ttyS0) goes to console.log, and what init and the tests print
+# (ttyS1) goes to output.log and is streamed here. On ARCH=arm64 it is
+# QEMU's virt with an SMMUv3 in front of the PCIe host bridge, a GICv3
+# with an ITS and EL2 (for KVM); the console is the PL011 (ttyAMA0), the
+# tests' output a virtio console (hvc0; virtio-mmio, not behind the SMMU).
+# VM_MSI_ISOLATION=0 takes away what isolates MSIs: VT-d's interrupt
+# remapping, the GICv3's ITS (and with it every MSI).
 #
 # Environment: RUN_DIR (where to keep the logs), CMD (mode vm), EXTRA (a directory, appears as /extra),
 # QEMU_ARGS (more QEMU options, split at spaces: extra devices such as
@@ -13,7 +19,8 @@
 # ICOUNT=1 (deterministic guest time), VM_TIMEOUT (seconds, wall clock),
 # BOOT_STALL, BOOT_STALL_KNOWN, BOOT_TIMEOUT and VM_BOOT_TRIES (hung boots,
 # see below),
-# VM_MEM, VM_APPEND (more kernel parameters), ARCH (x86_64 only so far).
+# VM_MEM, VM_APPEND (more kernel parameters), ARCH (x86_64 or arm64),
+# VM_MSI_ISOLATION (0: none, see above).
 #
 # Leaves in the run directory: console.log, output.log, qemu.log and
 # status ("exit N", "timeout" or "crash"); the directory's path is printed
@@ -26,9 +33,6 @@ case "$mode" in
 check|run|vm) ;;
 *) die "usage: vm.sh check|run|vm" ;;
 esac
-arch=${ARCH:-x86_64}
-[ "$arch" = x86_64 ] ||
-	die "ARCH=$arch: only the x86_64 VM exists so far (the arm64/SMMUv3 VM is still to be built)"
 [ "$mode" != vm ] || [ -n "${CMD:-}" ] || die "make vm needs CMD='...'"
 
 # One VM at a time on this machine (2 cores): a second waits its turn.
@@ -38,7 +42,7 @@ if ! flock -n 8; then
 	flock 8
 fi
 
-kernel=$BUILD/arch/x86/boot/bzImage
+kernel=$BUILD/$KIMAGE
 base=$BUILD/initramfs.cpio.gz
 [ -f "$kernel" ] && [ -f "$base" ] || die "no kernel/initramfs in $BUILD; build first"
 
@@ -53,15 +57,39 @@ interactive=
 cat "$base" "$run/run.cpio.gz" >"$run/initrd.gz"
 
 dma=dma_mask=0xffffffffffffffff
-qemu=(qemu-system-x86_64
-	-machine q35,kernel-irqchip=split -accel tcg -cpu max,la57=off -smp 2
-	-m "${VM_MEM:-2G}" -nodefaults -display none -no-reboot
-	-device intel-iommu,intremap=on,caching-mode=on
+append="panic=-1 kasan_multi_shot log_buf_len=4M rdinit=/init"
+case "$ARCH" in
+x86_64)
+	ir=on
+	[ "${VM_MSI_ISOLATION:-1}" = 0 ] && ir=off
+	qemu=(qemu-system-x86_64
+		-machine q35,kernel-irqchip=split -accel tcg -cpu max,la57=off
+		-device "intel-iommu,intremap=$ir,caching-mode=on")
+	append="console=ttyS0 intel_iommu=on no_timer_check idle=poll $append"
+	# the tests' output: the second serial port (ttyS1)
+	out_file() { echo "-serial file:$1"; }
+	out_stdio=(-serial mon:stdio) ;;
+arm64)
+	# pauth-impdef: QEMU's own pointer-authentication algorithm, much
+	# cheaper under TCG than the architected one
+	its=on
+	[ "${VM_MSI_ISOLATION:-1}" = 0 ] && its=off
+	qemu=(qemu-system-aarch64
+		-machine "virt,iommu=smmuv3,gic-version=3,its=$its,virtualization=on"
+		-accel tcg -cpu max,pauth-impdef=on
+		-device virtio-serial-device)
+	# iommufd_out: init's variable naming the tests' output (hvc0)
+	append="console=ttyAMA0 iommufd_out=hvc0 $append"
+	out_file() { echo "-chardev file,id=out,path=$1 -device virtconsole,chardev=out"; }
+	out_stdio=(-chardev stdio,id=out,mux=on,signal=off -mon chardev=out
+		   -device virtconsole,chardev=out) ;;
+esac
+qemu+=(-smp 2 -m "${VM_MEM:-2G}" -nodefaults -display none -no-reboot
 	-device edu,addr=03.0,$dma
 	-device edu,addr=04.0,multifunction=on,$dma
 	-device edu,addr=04.1,multifunction=on,$dma
 	-kernel "$kernel" -initrd "$run/initrd.gz"
-	-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 kasan_multi_shot idle=poll log_buf_len=4M rdinit=/init ${VM_APPEND:-}"
+	-append "$append ${VM_APPEND:-}"
 	-serial "file:$run/console.log")
 # More devices for make vm; a PCI device that honours the vIOMMU (e1000,
 # nvme, edu; virtio only with iommu_platform=on) can be bound to vfio-pci
@@ -73,8 +101,9 @@ qemu=(qemu-system-x86_64
 [ "${ICOUNT:-0}" = 1 ] && qemu+=(-icount shift=0,sleep=off -smp 1)
 
 if [ -n "$interactive" ]; then
-	# The user's terminal is the guest's ttyS1; Ctrl-A X quits QEMU.
-	"${qemu[@]}" -serial mon:stdio
+	# The user's terminal is the tests' output (ttyS1, hvc0); Ctrl-A X
+	# quits QEMU.
+	"${qemu[@]}" "${out_stdio[@]}"
 	exit $?
 fi
 
@@ -111,7 +140,8 @@ try=1
 while :; do
 	: >"$run/output.log"
 	rm -f "$run/boot-wall" "$run/boot-hung"
-	timeout -k 10 "$limit" "${qemu[@]}" -serial "file:$run/output.log" \
+	# shellcheck disable=SC2046
+	timeout -k 10 "$limit" "${qemu[@]}" $(out_file "$run/output.log") \
 		</dev/null >"$run/qemu.log" 2>&1 9>&- &
 	qpid=$!
 	# timeout(1) gives QEMU a process group of its own: stop it with us.

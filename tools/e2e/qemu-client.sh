@@ -9,6 +9,7 @@
 # reports on its serial port. Prints TAP.
 
 . "$(dirname "$0")/tap.inc"
+x86_only "Debian's QEMU 7.2 and the edu guest are packaged for the x86 host only (tools/build-tests.sh)"
 X=/tests/qemu
 echo "TAP version 13"
 bdf=$(lone_edu)

@@ -10,10 +10,13 @@
 leak=/sys/kernel/debug/kmemleak
 
 # IOMMUFD_PLAN=stress (make stress) runs only the stress suites, for
-# IOMMUFD_STRESS_SECONDS each; the default plan runs everything.
+# IOMMUFD_STRESS_SECONDS each; IOMMUFD_PLAN=unsafe-msi (make check's boot
+# without MSI isolation) only e2e:msi-unsafe; the default plan runs
+# everything.
 want() {	# want <suite name>
-	[ "${IOMMUFD_PLAN:-all}" = all ] && return 0
-	case $1 in *stress*) return 0 ;; esac
+	case ${IOMMUFD_PLAN:-all}:$1 in
+	all:*|stress:*stress*|unsafe-msi:e2e:msi-unsafe) return 0 ;;
+	esac
 	return 1
 }
 
