@@ -11,7 +11,9 @@
 # with an ITS and EL2 (for KVM); the console is the PL011 (ttyAMA0), the
 # tests' output a virtio console (hvc0; virtio-mmio, not behind the SMMU).
 # VM_MSI_ISOLATION=0 takes away what isolates MSIs: VT-d's interrupt
-# remapping, the GICv3's ITS (and with it every MSI).
+# remapping; on arm64 the ITS, by a GICv2 whose v2m frame gives MSIs that
+# do not tell devices apart (a GICv3 without an ITS has no MSIs at all,
+# and QEMU's edu refuses to exist without them).
 #
 # Environment: RUN_DIR (where to keep the logs), CMD (mode vm), EXTRA (a directory, appears as /extra),
 # QEMU_ARGS (more QEMU options, split at spaces: extra devices such as
@@ -72,10 +74,10 @@ x86_64)
 arm64)
 	# pauth-impdef: QEMU's own pointer-authentication algorithm, much
 	# cheaper under TCG than the architected one
-	its=on
-	[ "${VM_MSI_ISOLATION:-1}" = 0 ] && its=off
+	gic=gic-version=3,its=on
+	[ "${VM_MSI_ISOLATION:-1}" = 0 ] && gic=gic-version=2
 	qemu=(qemu-system-aarch64
-		-machine "virt,iommu=smmuv3,gic-version=3,its=$its,virtualization=on"
+		-machine "virt,iommu=smmuv3,$gic,virtualization=on"
 		-accel tcg -cpu max,pauth-impdef=on
 		-device virtio-serial-device)
 	# iommufd_out: init's variable naming the tests' output (hvc0)

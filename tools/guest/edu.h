@@ -193,13 +193,45 @@ static inline int write_file(const char *path, const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-/* /dev/kmsg, positioned after what the kernel logged so far */
+/*
+ * /dev/kmsg, positioned after what the kernel logged so far, for a caller
+ * about to provoke an IOMMU fault and look for its record.
+ *
+ * 6.1's arm-smmu-v3 logs at most ten events in five seconds and drops the
+ * rest, and QEMU's SMMUv3 reports a refused DMA as several events (it
+ * retries it in pieces): a fault provoked soon after another would go
+ * unlogged. So when the log holds an SMMU event, wait until five seconds
+ * (and a margin) after the last one; the window has passed then. (VT-d
+ * logs one fault per refused DMA here.)
+ */
 static inline int kmsg_open(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unsigned long long last = 0, us, now;
+	struct timespec t;
+	char rec[1024];
+	ssize_t n;
 
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
+	if (fd < 0)
+		return fd;
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 ||
+	       (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		/* "<prio>,<seq>,<usec>,<flags>;<text>" */
+		if (strstr(rec, "smmuv3: event 0x") &&
+		    sscanf(rec, "%*u,%*u,%llu", &us) == 1)
+			last = us;
+	}
+	lseek(fd, 0, SEEK_END);
+	if (last) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		now = t.tv_sec * 1000000ULL + t.tv_nsec / 1000;
+		if (now < last + 5500000)
+			usleep(last + 5500000 - now);
+	}
 	return fd;
 }
 
