@@ -15,7 +15,7 @@
 
 SHELL := /bin/bash
 export PROFILE CMD EXTRA QEMU_ARGS ICOUNT ARCH VM_TIMEOUT VM_MEM VM_APPEND \
-	VM_MSI_ISOLATION IOMMUFD_CACHE
+	VM_MSI_ISOLATION CHECK_PLAN IOMMUFD_CACHE
 
 .PHONY: help check run vm bench stress conformance build lint cache-clean
 
