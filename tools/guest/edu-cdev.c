@@ -18,7 +18,8 @@
  *    to an ID of another iommufd; a process without the iommufd can't
  *    reach its objects;
  *  - after DETACH and after close its DMA is blocked again, and an iommufd
- *    closed before the device's descriptor is safe.
+ *    closed before the device's descriptor is safe;
+ *  - IOMMU_GET_HW_INFO says the IOMMU (VT-d, SMMUv3) describes nothing.
  *  - a HWPT allocated for it leaves its IOAS's IOVA ranges alone until
  *    the first attach; then they end at the IOMMU's address width (VT-d:
  *    the unit's; SMMUv3: 48 bits) and a MAP above it is EINVAL.
@@ -58,19 +59,6 @@ static int bind(int dev, int iommufd, __u32 *dev_id)
 
 	if (!ret && dev_id)
 		*dev_id = b.out_devid;
-	return ret;
-}
-
-static int attach(int dev, __u32 *pt_id)
-{
-	struct vfio_device_attach_iommufd_pt a = {
-		.argsz = sizeof(a),
-		.pt_id = *pt_id,
-	};
-	int ret = ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a);
-
-	if (!ret)
-		*pt_id = a.pt_id;
 	return ret;
 }
 
@@ -151,7 +139,7 @@ static void parked_fd(const char *bdf, int iommufd)
 		    "VFIO_DEVICE_GET_REGION_INFO before BIND");
 	check_errno(ioctl(dev, VFIO_DEVICE_RESET), EINVAL,
 		    "VFIO_DEVICE_RESET before BIND");
-	check_errno(attach(dev, &pt), EINVAL, "ATTACH_IOMMUFD_PT before BIND");
+	check_errno(cdev_attach(dev, &pt), EINVAL, "ATTACH_IOMMUFD_PT before BIND");
 	check_errno(detach(dev), EINVAL, "DETACH_IOMMUFD_PT before BIND");
 	check_errno(pread(dev, buf, 4, 0) < 0, EINVAL, "pread before BIND");
 	check_errno(pwrite(dev, buf, 4, 0) < 0, EINVAL, "pwrite before BIND");
@@ -313,6 +301,38 @@ static void other_process(int iommufd, __u32 ioas, __u32 hwpt,
 	   "another process can't map into, or destroy, our IOAS and HWPT");
 }
 
+/*
+ * IOMMU_GET_HW_INFO for the bound device: 6.1's VT-d and arm-smmu-v3 have
+ * nothing that describes their hardware, so the type is NONE, no data is
+ * returned and the caller's buffer is zeroed to its length; an ID that is
+ * no device is ENOENT.
+ */
+static void hw_info(int iommufd, __u32 dev_id)
+{
+	unsigned char data[64];
+	struct iommu_hw_info h = {
+		.size = sizeof(h),
+		.dev_id = dev_id,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)data,
+		.out_data_type = 0xffff,
+	};
+	int rc;
+
+	memset(data, 0xa5, sizeof(data));
+	rc = ioctl(iommufd, IOMMU_GET_HW_INFO, &h);
+	printf("# GET_HW_INFO: %s, type %u, data_len %u, capabilities %#llx\n",
+	       rc ? strerror(errno) : "ok", h.out_data_type, h.data_len,
+	       (unsigned long long)h.out_capabilities);
+	ok(!rc && h.out_data_type == IOMMU_HW_INFO_TYPE_NONE &&
+	   h.data_len == 0 && h.out_capabilities == 0 &&
+	   data[0] == 0 && !memcmp(data, data + 1, sizeof(data) - 1),
+	   "GET_HW_INFO: type NONE, no data, the buffer zeroed");
+	h.dev_id = dev_id + 1000;
+	rc = ioctl(iommufd, IOMMU_GET_HW_INFO, &h);
+	ok(rc && errno == ENOENT, "GET_HW_INFO of an ID that is no device: ENOENT");
+}
+
 static void dma(const char *bdf)
 {
 	unsigned char *src = buffer(0x5a), *dst = buffer(0);
@@ -341,18 +361,19 @@ static void dma(const char *bdf)
 	dev = open_cdev(bdf);
 	ok(bind(dev, iommufd, &dev_id) == 0 && dev_id, "BIND_IOMMUFD");
 	printf("# device ID %u, IOASes %u and %u\n", dev_id, ioas1, ioas2);
+	hw_info(iommufd, dev_id);
 	edu_setup(&e, dev);
 	ok((rd32(&e, EDU_ID) & 0xff) == 0xed, "BAR0 reads: the edu ID register");
 	dma_blocked(&e, IOVA_DST, dst, "bound, not attached");
 
 	pt = ioas1;
-	ok(attach(dev, &pt) == 0 && pt != ioas1,
+	ok(cdev_attach(dev, &pt) == 0 && pt != ioas1,
 	   "ATTACH_IOMMUFD_PT to IOAS 1 gives a HWPT ID");
 	hwpt1 = pt;
 	dma_roundtrip(&e, src, dst, "IOAS 1");
 
 	pt = ioas2;
-	ok(attach(dev, &pt) == 0 && pt != hwpt1,
+	ok(cdev_attach(dev, &pt) == 0 && pt != hwpt1,
 	   "ATTACH_IOMMUFD_PT again, to IOAS 2: replace");
 	memset(dst, 0xee, LEN);
 	dma_roundtrip(&e, src2, dst2, "after replace, IOAS 2");
@@ -364,12 +385,12 @@ static void dma(const char *bdf)
 	ok(ioctl(iommufd, IOMMU_TEST_CMD, &mock) == 0,
 	   "a mock device and its HWPT in IOAS 1");
 	pt = mock.mock_domain.out_hwpt_id;
-	check_errno(attach(dev, &pt), EINVAL,
+	check_errno(cdev_attach(dev, &pt), EINVAL,
 		    "ATTACH to the mock driver's HWPT");
 	pt = 0xfffff;
-	check_errno(attach(dev, &pt), ENOENT, "ATTACH to a missing ID");
+	check_errno(cdev_attach(dev, &pt), ENOENT, "ATTACH to a missing ID");
 	pt = dev_id;
-	check_errno(attach(dev, &pt), EINVAL, "ATTACH to the device's own ID");
+	check_errno(cdev_attach(dev, &pt), EINVAL, "ATTACH to the device's own ID");
 	a.flags = 1;
 	a.pt_id = ioas1;
 	check_errno(ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a), EINVAL,
@@ -379,7 +400,7 @@ static void dma(const char *bdf)
 		other_ioas = ioas_alloc(other);
 	while (other_ioas <= mock.mock_domain.out_idev_id + 8);
 	pt = other_ioas;
-	check_errno(attach(dev, &pt), ENOENT,
+	check_errno(cdev_attach(dev, &pt), ENOENT,
 		    "ATTACH to an IOAS ID of another iommufd");
 	close(other);
 	dma_roundtrip(&e, src2, dst2, "after the failed ATTACHes, still IOAS 2");
@@ -389,7 +410,7 @@ static void dma(const char *bdf)
 	dma_blocked(&e, IOVA_DST + 4096, dst2 + 4096, "detached");
 	ok(detach(dev) == 0, "DETACH again is a no-op");
 	pt = ioas1;
-	ok(attach(dev, &pt) == 0, "ATTACH after DETACH");
+	ok(cdev_attach(dev, &pt) == 0, "ATTACH after DETACH");
 	dma_roundtrip(&e, src, dst, "attached again, IOAS 1");
 
 	/* the iommufd goes first; the descriptor keeps its context alive */
@@ -402,7 +423,7 @@ static void dma(const char *bdf)
 	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	dev = open_cdev(bdf);
 	pt = ioas_alloc(iommufd);
-	ok(bind(dev, iommufd, NULL) == 0 && attach(dev, &pt) == 0,
+	ok(bind(dev, iommufd, NULL) == 0 && cdev_attach(dev, &pt) == 0,
 	   "bound again, to an empty IOAS of a new iommufd");
 	edu_setup(&e, dev);
 	dma_blocked(&e, IOVA_DST + 4096, dst + 4096,
@@ -516,7 +537,7 @@ static void ranges_after_attach(const char *bdf)
 	ok(end1 == end0 && n1 == n0, msg);
 
 	pt = h.out_hwpt_id;
-	ok(attach(dev, &pt) == 0 && pt == h.out_hwpt_id,
+	ok(cdev_attach(dev, &pt) == 0 && pt == h.out_hwpt_id,
 	   "ATTACH_IOMMUFD_PT to the HWPT");
 	end2 = ranges_end(iommufd, ioas, &n2);
 	snprintf(msg, sizeof(msg),

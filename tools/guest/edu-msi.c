@@ -270,24 +270,11 @@ static __u32 ioas_with_buffers(int iommufd, unsigned char *src,
 	return a.out_ioas_id;
 }
 
-static int attach_pt(int dev, __u32 pt, __u32 *hwpt)
-{
-	struct vfio_device_attach_iommufd_pt a = {
-		.argsz = sizeof(a),
-		.pt_id = pt,
-	};
-	int ret = ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a);
-
-	if (!ret && hwpt)
-		*hwpt = a.pt_id;
-	return ret;
-}
-
 static void through_cdev(const char *bdf, unsigned char *src,
 			 unsigned char *dst)
 {
 	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b) };
-	__u32 ioas, ioas2, hwpt = 0, hwpt2 = 0;
+	__u32 ioas, ioas2, hwpt, hwpt2;
 	unsigned char *dst2;
 	int iommufd, dev, efd;
 	struct edu e;
@@ -300,7 +287,8 @@ static void through_cdev(const char *bdf, unsigned char *src,
 	b.iommufd = iommufd;
 	ok(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b) == 0, "BIND_IOMMUFD");
 	ioas = ioas_with_buffers(iommufd, src, dst);
-	ok(attach_pt(dev, ioas, &hwpt) == 0, "ATTACH_IOMMUFD_PT to the IOAS");
+	hwpt = ioas;
+	ok(cdev_attach(dev, &hwpt) == 0, "ATTACH_IOMMUFD_PT to the IOAS");
 	ok(ranges_skip_msi(iommufd, ioas),
 	   "IOVA_RANGES leaves out the group's msi reserved regions");
 	ok(msi_maps_refused(iommufd, ioas, src),
@@ -319,10 +307,12 @@ static void through_cdev(const char *bdf, unsigned char *src,
 	 */
 	dst2 = anon_buffer(LEN);
 	ioas2 = ioas_with_buffers(iommufd, src, dst2);
-	if (attach_pt(dev, ioas2, &hwpt2))
+	hwpt2 = ioas2;
+	if (cdev_attach(dev, &hwpt2))
 		printf("# ATTACH_IOMMUFD_PT to the second IOAS: %s\n",
 		       strerror(errno));
-	ok(hwpt2 && hwpt2 != hwpt, "replaced onto a HWPT of a second IOAS");
+	ok(hwpt2 != ioas2 && hwpt2 != hwpt,
+	   "replaced onto a HWPT of a second IOAS");
 	raise_irqs(&e, efd, 1, "after the replace");
 	memset(dst, 0xee, XFER);
 	dma_with_irq(&e, efd, src, dst2, 0x47, "after the replace");
@@ -472,7 +462,8 @@ static void unsafe(const char *bdf, unsigned char *src, unsigned char *dst)
 	err = try_bind(dev, &iommufd);
 	ok(!err, "allowed: BIND_IOMMUFD binds");
 	ioas = ioas_with_buffers(iommufd, src, dst);
-	ok(attach_pt(dev, ioas, &hwpt) == 0, "allowed: ATTACH_IOMMUFD_PT");
+	hwpt = ioas;
+	ok(cdev_attach(dev, &hwpt) == 0, "allowed: ATTACH_IOMMUFD_PT");
 	edu_setup(&e, dev);
 	fill(src, XFER, 0x6b);
 	memset(dst, 0xee, XFER);

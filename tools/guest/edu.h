@@ -410,6 +410,23 @@ static inline int cdev_path(const char *bdf, char *path, size_t size)
 	return sysfs_cdev_path(dev, path, size);
 }
 
+/*
+ * VFIO_DEVICE_ATTACH_IOMMUFD_PT of a bound cdev to the IOAS or HWPT
+ * *@pt_id; on success *@pt_id is the HWPT it is attached to.
+ */
+static inline int cdev_attach(int dev, __u32 *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt a = {
+		.argsz = sizeof(a),
+		.pt_id = *pt_id,
+	};
+	int ret = ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a);
+
+	if (!ret)
+		*pt_id = a.pt_id;
+	return ret;
+}
+
 static inline int open_cdev(const char *bdf)
 {
 	char path[PATH_MAX];
