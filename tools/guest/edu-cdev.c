@@ -139,7 +139,7 @@ static void parked_fd(const char *bdf, int iommufd)
 		    "VFIO_DEVICE_GET_REGION_INFO before BIND");
 	check_errno(ioctl(dev, VFIO_DEVICE_RESET), EINVAL,
 		    "VFIO_DEVICE_RESET before BIND");
-	check_errno(cdev_attach(dev, &pt), EINVAL, "ATTACH_IOMMUFD_PT before BIND");
+	check_errno(cdev_attach_pt(dev, &pt), EINVAL, "ATTACH_IOMMUFD_PT before BIND");
 	check_errno(detach(dev), EINVAL, "DETACH_IOMMUFD_PT before BIND");
 	check_errno(pread(dev, buf, 4, 0) < 0, EINVAL, "pread before BIND");
 	check_errno(pwrite(dev, buf, 4, 0) < 0, EINVAL, "pwrite before BIND");
@@ -367,13 +367,13 @@ static void dma(const char *bdf)
 	dma_blocked(&e, IOVA_DST, dst, "bound, not attached");
 
 	pt = ioas1;
-	ok(cdev_attach(dev, &pt) == 0 && pt != ioas1,
+	ok(cdev_attach_pt(dev, &pt) == 0 && pt != ioas1,
 	   "ATTACH_IOMMUFD_PT to IOAS 1 gives a HWPT ID");
 	hwpt1 = pt;
 	dma_roundtrip(&e, src, dst, "IOAS 1");
 
 	pt = ioas2;
-	ok(cdev_attach(dev, &pt) == 0 && pt != hwpt1,
+	ok(cdev_attach_pt(dev, &pt) == 0 && pt != hwpt1,
 	   "ATTACH_IOMMUFD_PT again, to IOAS 2: replace");
 	memset(dst, 0xee, LEN);
 	dma_roundtrip(&e, src2, dst2, "after replace, IOAS 2");
@@ -385,12 +385,12 @@ static void dma(const char *bdf)
 	ok(ioctl(iommufd, IOMMU_TEST_CMD, &mock) == 0,
 	   "a mock device and its HWPT in IOAS 1");
 	pt = mock.mock_domain.out_hwpt_id;
-	check_errno(cdev_attach(dev, &pt), EINVAL,
+	check_errno(cdev_attach_pt(dev, &pt), EINVAL,
 		    "ATTACH to the mock driver's HWPT");
 	pt = 0xfffff;
-	check_errno(cdev_attach(dev, &pt), ENOENT, "ATTACH to a missing ID");
+	check_errno(cdev_attach_pt(dev, &pt), ENOENT, "ATTACH to a missing ID");
 	pt = dev_id;
-	check_errno(cdev_attach(dev, &pt), EINVAL, "ATTACH to the device's own ID");
+	check_errno(cdev_attach_pt(dev, &pt), EINVAL, "ATTACH to the device's own ID");
 	a.flags = 1;
 	a.pt_id = ioas1;
 	check_errno(ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a), EINVAL,
@@ -400,7 +400,7 @@ static void dma(const char *bdf)
 		other_ioas = ioas_alloc(other);
 	while (other_ioas <= mock.mock_domain.out_idev_id + 8);
 	pt = other_ioas;
-	check_errno(cdev_attach(dev, &pt), ENOENT,
+	check_errno(cdev_attach_pt(dev, &pt), ENOENT,
 		    "ATTACH to an IOAS ID of another iommufd");
 	close(other);
 	dma_roundtrip(&e, src2, dst2, "after the failed ATTACHes, still IOAS 2");
@@ -410,7 +410,7 @@ static void dma(const char *bdf)
 	dma_blocked(&e, IOVA_DST + 4096, dst2 + 4096, "detached");
 	ok(detach(dev) == 0, "DETACH again is a no-op");
 	pt = ioas1;
-	ok(cdev_attach(dev, &pt) == 0, "ATTACH after DETACH");
+	ok(cdev_attach_pt(dev, &pt) == 0, "ATTACH after DETACH");
 	dma_roundtrip(&e, src, dst, "attached again, IOAS 1");
 
 	/* the iommufd goes first; the descriptor keeps its context alive */
@@ -423,7 +423,7 @@ static void dma(const char *bdf)
 	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	dev = open_cdev(bdf);
 	pt = ioas_alloc(iommufd);
-	ok(bind(dev, iommufd, NULL) == 0 && cdev_attach(dev, &pt) == 0,
+	ok(bind(dev, iommufd, NULL) == 0 && cdev_attach_pt(dev, &pt) == 0,
 	   "bound again, to an empty IOAS of a new iommufd");
 	edu_setup(&e, dev);
 	dma_blocked(&e, IOVA_DST + 4096, dst + 4096,
@@ -537,7 +537,7 @@ static void ranges_after_attach(const char *bdf)
 	ok(end1 == end0 && n1 == n0, msg);
 
 	pt = h.out_hwpt_id;
-	ok(cdev_attach(dev, &pt) == 0 && pt == h.out_hwpt_id,
+	ok(cdev_attach_pt(dev, &pt) == 0 && pt == h.out_hwpt_id,
 	   "ATTACH_IOMMUFD_PT to the HWPT");
 	end2 = ranges_end(iommufd, ioas, &n2);
 	snprintf(msg, sizeof(msg),

@@ -288,7 +288,7 @@ static void through_cdev(const char *bdf, unsigned char *src,
 	ok(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b) == 0, "BIND_IOMMUFD");
 	ioas = ioas_with_buffers(iommufd, src, dst);
 	hwpt = ioas;
-	ok(cdev_attach(dev, &hwpt) == 0, "ATTACH_IOMMUFD_PT to the IOAS");
+	ok(cdev_attach_pt(dev, &hwpt) == 0, "ATTACH_IOMMUFD_PT to the IOAS");
 	ok(ranges_skip_msi(iommufd, ioas),
 	   "IOVA_RANGES leaves out the group's msi reserved regions");
 	ok(msi_maps_refused(iommufd, ioas, src),
@@ -308,7 +308,7 @@ static void through_cdev(const char *bdf, unsigned char *src,
 	dst2 = anon_buffer(LEN);
 	ioas2 = ioas_with_buffers(iommufd, src, dst2);
 	hwpt2 = ioas2;
-	if (cdev_attach(dev, &hwpt2))
+	if (cdev_attach_pt(dev, &hwpt2))
 		printf("# ATTACH_IOMMUFD_PT to the second IOAS: %s\n",
 		       strerror(errno));
 	ok(hwpt2 != ioas2 && hwpt2 != hwpt,
@@ -463,7 +463,7 @@ static void unsafe(const char *bdf, unsigned char *src, unsigned char *dst)
 	ok(!err, "allowed: BIND_IOMMUFD binds");
 	ioas = ioas_with_buffers(iommufd, src, dst);
 	hwpt = ioas;
-	ok(cdev_attach(dev, &hwpt) == 0, "allowed: ATTACH_IOMMUFD_PT");
+	ok(cdev_attach_pt(dev, &hwpt) == 0, "allowed: ATTACH_IOMMUFD_PT");
 	edu_setup(&e, dev);
 	fill(src, XFER, 0x6b);
 	memset(dst, 0xee, XFER);

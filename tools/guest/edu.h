@@ -414,7 +414,7 @@ static inline int cdev_path(const char *bdf, char *path, size_t size)
  * VFIO_DEVICE_ATTACH_IOMMUFD_PT of a bound cdev to the IOAS or HWPT
  * *@pt_id; on success *@pt_id is the HWPT it is attached to.
  */
-static inline int cdev_attach(int dev, __u32 *pt_id)
+static inline int cdev_attach_pt(int dev, __u32 *pt_id)
 {
 	struct vfio_device_attach_iommufd_pt a = {
 		.argsz = sizeof(a),
