@@ -5,8 +5,9 @@
 # -icount so guest time counts instructions and results repeat run to run.
 # The VM gets memory for 2 GiB buffers of each kind and a pool of 2M
 # hugetlb pages. tools/bench/report.py turns the results into
-# $CACHE/bench/bench.{json,md,png} (gnuplot from Debian draws the plot).
-# Nothing here asserts a speed.
+# $CACHE/bench/bench.{json,md,png} (gnuplot from Debian draws the plot);
+# with ARCH=arm64 (QEMU's virt with SMMUv3, the same paths and table)
+# $CACHE/bench-arm64/. Nothing here asserts a speed.
 #
 # BENCH_QUICK=1: 64 MiB only, one repetition (a smoke run of the programs).
 # BENCH_PROFILE=1: instead, where the time of the 4K MAP+UNMAP pairs goes:
@@ -14,12 +15,17 @@
 # map-bench's pairs of each path in the VM (a second run, once the IOMMU
 # page tables of every IOVA slot exist), and the kernel functions that
 # took at least 1% of the samples, with what they called, go to
-# $CACHE/bench/profile.txt.
+# $CACHE/bench/profile.txt (x86_64 only: it runs the host's perf in the
+# VM).
 export PROFILE=perf ICOUNT=1	# before lib.sh, which derives $BUILD from it
 source "$(dirname "$0")/lib.sh"
 T=$REPO/tools
+out=$CACHE/bench
+[ "$ARCH" = x86_64 ] || out=$CACHE/bench-$ARCH
 
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+	[ "$ARCH" = x86_64 ] ||
+		die "BENCH_PROFILE=1 runs the host's perf in the VM: x86_64 only"
 	"$T/deps.sh" linux-perf
 	build_for_vm
 	exec 9>&-
@@ -70,5 +76,5 @@ RUN_DIR=$run VM_MEM=${VM_MEM:-7G} VM_TIMEOUT=${VM_TIMEOUT:-5400} \
 	CMD="for b in /tests/bench/*; do echo \"== \${b##*/}\"; BENCH_QUICK=$quick \"\$b\" || exit 1; done" \
 	"$T/vm.sh" vm || rc=$?
 [ "$rc" -eq 0 ] || die "the benchmarks failed (status $rc); logs in $run"
-mkdir -p "$CACHE/bench"
-"$T/bench/report.py" "$run/output.log" "$CACHE/bench"
+mkdir -p "$out"
+"$T/bench/report.py" "$run/output.log" "$out"
