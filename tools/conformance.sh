@@ -153,7 +153,7 @@ build_s=$(since "$t0")
 msg "booting the $PROFILE kernel and running the mainline tests"
 tv=$(now)
 mkdir -p "$LOGS"
-run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-conformance-$PROFILE-XXXX")
+run=$(mktemp -d "$LOGS/$(date +%Y%m%d-%H%M%S)-conformance-$ARCH-$PROFILE-XXXX")
 rc=0
 RUN_DIR=$run CMD='sh /extra/run.sh' EXTRA=$OUT/extra \
 	VM_TIMEOUT=${VM_TIMEOUT:-3600} \
