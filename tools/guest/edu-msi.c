@@ -270,22 +270,41 @@ static __u32 ioas_with_buffers(int iommufd, unsigned char *src,
 	return a.out_ioas_id;
 }
 
+/* BIND_IOMMUFD of the cdev to a new iommufd: 0 or the errno */
+static int try_bind(int dev, int *iommufd)
+{
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b) };
+
+	*iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (*iommufd < 0)
+		die("open /dev/iommu");
+	b.iommufd = *iommufd;
+	return ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b) ? errno : 0;
+}
+
+/* SET_CONTAINER of the group on /dev/vfio/vfio: 0 or the errno */
+static int try_container(const char *bdf, int *group, int *container)
+{
+	char path[PATH_MAX];
+
+	*container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	*group = open(group_path(bdf, path, sizeof(path)), O_RDWR | O_CLOEXEC);
+	if (*container < 0 || *group < 0)
+		die("open the container and the group");
+	return ioctl(*group, VFIO_GROUP_SET_CONTAINER, container) ? errno : 0;
+}
+
 static void through_cdev(const char *bdf, unsigned char *src,
 			 unsigned char *dst)
 {
-	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b) };
 	__u32 ioas, ioas2, hwpt, hwpt2;
 	unsigned char *dst2;
 	int iommufd, dev, efd;
 	struct edu e;
 
 	printf("# --- MSIs of %s through its cdev on an IOAS ---\n", bdf);
-	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (iommufd < 0)
-		die("open /dev/iommu");
 	dev = open_cdev(bdf);
-	b.iommufd = iommufd;
-	ok(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b) == 0, "BIND_IOMMUFD");
+	ok(try_bind(dev, &iommufd) == 0, "BIND_IOMMUFD");
 	ioas = ioas_with_buffers(iommufd, src, dst);
 	hwpt = ioas;
 	ok(cdev_attach_pt(dev, &hwpt) == 0, "ATTACH_IOMMUFD_PT to the IOAS");
@@ -338,12 +357,8 @@ static void through_container(const char *bdf, unsigned char *src,
 	struct edu e;
 
 	printf("# --- MSIs of %s through /dev/vfio/vfio (type1) ---\n", bdf);
-	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (container < 0)
-		die("open /dev/vfio/vfio");
-	group = open_viable_group(bdf);
-	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
-		die("VFIO_GROUP_SET_CONTAINER");
+	ok(try_container(bdf, &group, &container) == 0,
+	   "VFIO_GROUP_SET_CONTAINER on /dev/vfio/vfio");
 	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		die("VFIO_SET_IOMMU");
 	ok(map_type1(container, src, IOVA_SRC, LEN) == 0 &&
@@ -379,30 +394,6 @@ static char unsafe_param(void)
 		close(fd);
 	}
 	return c;
-}
-
-/* BIND_IOMMUFD of the cdev to a new iommufd: 0 or the errno */
-static int try_bind(int dev, int *iommufd)
-{
-	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b) };
-
-	*iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (*iommufd < 0)
-		die("open /dev/iommu");
-	b.iommufd = *iommufd;
-	return ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b) ? errno : 0;
-}
-
-/* SET_CONTAINER of the group on /dev/vfio/vfio: 0 or the errno */
-static int try_container(const char *bdf, int *group, int *container)
-{
-	char path[PATH_MAX];
-
-	*container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	*group = open(group_path(bdf, path, sizeof(path)), O_RDWR | O_CLOEXEC);
-	if (*container < 0 || *group < 0)
-		die("open the container and the group");
-	return ioctl(*group, VFIO_GROUP_SET_CONTAINER, container) ? errno : 0;
 }
 
 /* both refused with EPERM, and both usable afterwards */
